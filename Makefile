@@ -1,0 +1,65 @@
+# sessiongraph: `make run` serves the API on the embedded store; `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DDB_LOCAL_VERSION := 2.9.30
+DDB_LOCAL_DIR := .tools/dynamodb-local
+DDB_LOCAL_JAR := $(DDB_LOCAL_DIR)/package/emulator/DynamoDBLocal.jar
+PYTEST_ARGS ?=
+
+.PHONY: install run test check lint format types hadolint dynamodb-local assets bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# GraphiQL's scripts and styles, from the npm registry, served by the app itself.
+assets: server/static/vendor/.installed
+
+server/static/vendor/.installed: package.json package-lock.json scripts/vendor-graphiql.sh
+	bash scripts/vendor-graphiql.sh
+	touch $@
+
+# AWS's DynamoDB Local, shipped inside the npm package amplify-dynamodb-simulator.
+dynamodb-local: $(DDB_LOCAL_JAR)
+
+$(DDB_LOCAL_JAR):
+	mkdir -p $(DDB_LOCAL_DIR)
+	cd $(DDB_LOCAL_DIR) && npm pack --silent amplify-dynamodb-simulator@$(DDB_LOCAL_VERSION) >/dev/null \
+		&& tar -xzf amplify-dynamodb-simulator-$(DDB_LOCAL_VERSION).tgz \
+		&& rm amplify-dynamodb-simulator-$(DDB_LOCAL_VERSION).tgz
+	test -f $@
+
+run: install assets
+	$(BIN)/sessiongraph serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+types: install
+	$(BIN)/mypy
+
+hadolint: install
+	$(BIN)/hadolint Dockerfile
+
+check: lint types hadolint
+
+test: check dynamodb-local assets
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install dynamodb-local
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .tools server/static/vendor node_modules .mypy_cache .ruff_cache .pytest_cache

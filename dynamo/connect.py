@@ -1,0 +1,84 @@
+"""One configured boto3 client: the embedded in-memory store, an endpoint, or AWS itself."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import boto3
+from botocore.config import Config
+
+from dynamo.table import create_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+log = logging.getLogger(__name__)
+
+StoreKind = Literal["embedded", "endpoint", "aws"]
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    client: DynamoDBClient
+    kind: StoreKind
+    max_concurrency: int
+    """How many calls may run at once: the connection pool, or 1 for the embedded store."""
+    _mock: Any = None
+
+    def close(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+
+
+def client_config(pool_size: int) -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        max_pool_connections=pool_size,
+        connect_timeout=3,
+        read_timeout=10,
+        tcp_keepalive=True,
+    )
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def connect_endpoint(
+    endpoint_url: str | None = None, *, pool_size: int = 32, region: str | None = None
+) -> Connection:
+    """A client for an endpoint (explicit, or `AWS_ENDPOINT_URL_DYNAMODB`), or for AWS (None).
+
+    An emulator accepts any credentials; when the standard chain has none, placeholder
+    credentials are used so that DynamoDB Local works with nothing configured.
+    """
+    session = boto3.session.Session(region_name=region or _region())
+    extra: dict[str, Any] = {}
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if endpoint_url:
+        extra["endpoint_url"] = endpoint_url
+        if session.get_credentials() is None:
+            log.info("no AWS credentials configured; using placeholders for %s", endpoint_url)
+            extra |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    client = session.client("dynamodb", config=client_config(pool_size), **extra)
+    kind: StoreKind = "endpoint" if endpoint_url else "aws"
+    return Connection(client=client, kind=kind, max_concurrency=pool_size)
+
+
+def connect_embedded(table_name: str) -> Connection:
+    """moto's in-process DynamoDB with the table created: for development and demos.
+
+    moto's store is not thread-safe, so `max_concurrency` is 1: callers serialize on it.
+    Its Query cost grows with the whole table; use DynamoDB Local for more data.
+    """
+    from moto import mock_aws
+
+    mock = mock_aws()
+    mock.start()
+    client = boto3.client("dynamodb", region_name=_region(), config=client_config(1))
+    create_table(client, table_name)
+    return Connection(client=client, kind="embedded", max_concurrency=1, _mock=mock)

@@ -1,0 +1,80 @@
+"""The customer item (`c#<id>`, `c#<id>`): password hash, last login, failed-login record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from dynamo.batch import batch_get
+from dynamo.errors import ConflictError
+from dynamo.keys import customer_key
+from dynamo.records import Customer, record_from_item
+from dynamo.store import Store, from_attributes, to_attributes
+from dynamo.timefmt import to_iso
+
+
+def register_customer(store: Store, customer_id: str, password_hash: str) -> Customer:
+    """Create the customer item with a password hash.
+
+    A customer item without a password (written by a passwordless SSO login) may be given one;
+    an item that has a password already is a conflict.
+    """
+    key = customer_key(customer_id)
+    now = to_iso(store.clock.now())
+    try:
+        response = store.client.update_item(
+            TableName=store.table_name,
+            Key=to_attributes(key),
+            UpdateExpression=(
+                "SET password_hash = :h, customer_id = :c, created_at = if_not_exists(created_at, :t)"
+            ),
+            ConditionExpression="attribute_not_exists(password_hash)",
+            ExpressionAttributeValues=to_attributes(
+                {":h": password_hash, ":c": customer_id, ":t": now}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+    except store.client.exceptions.ConditionalCheckFailedException as exc:
+        raise ConflictError(f"customer {customer_id} is registered already") from exc
+    record = record_from_item(from_attributes(response.get("Attributes", {})))
+    assert isinstance(record, Customer)
+    return record
+
+
+def get_customer(store: Store, customer_id: str) -> Customer | None:
+    item = store.client.get_item(
+        TableName=store.table_name,
+        Key=to_attributes(customer_key(customer_id)),
+        ConsistentRead=True,
+    ).get("Item")
+    record = record_from_item(from_attributes(item)) if item else None
+    return record if isinstance(record, Customer) else None
+
+
+def get_customers(store: Store, customer_ids: Sequence[str]) -> list[Customer | None]:
+    """Customer items by id (BatchGetItem), in order; None where there is no item."""
+    items = batch_get(store, [customer_key(c) for c in customer_ids])
+    records = [record_from_item(item) if item else None for item in items]
+    return [r if isinstance(r, Customer) else None for r in records]
+
+
+def record_login(store: Store, customer_id: str, at: datetime) -> None:
+    """Write `last_login_time` on the customer item (creating it for an SSO-only customer)."""
+    store.client.update_item(
+        TableName=store.table_name,
+        Key=to_attributes(customer_key(customer_id)),
+        UpdateExpression=(
+            "SET last_login_time = :t, customer_id = :c, created_at = if_not_exists(created_at, :t)"
+        ),
+        ExpressionAttributeValues=to_attributes({":t": to_iso(at), ":c": customer_id}),
+    )
+
+
+def set_password_hash(store: Store, customer_id: str, password_hash: str) -> None:
+    store.client.update_item(
+        TableName=store.table_name,
+        Key=to_attributes(customer_key(customer_id)),
+        UpdateExpression="SET password_hash = :h",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues=to_attributes({":h": password_hash}),
+    )

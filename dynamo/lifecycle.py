@@ -1,0 +1,188 @@
+"""Session lifecycle beyond a single item: child sessions, use, and the logout cascade.
+
+There are no transactions (ScyllaDB Alternator has none): ending a parent marks it
+`closing` first (its tokens stop working at once), deletes its children, then deletes it.
+Each step is idempotent, so a run cut short is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from datetime import datetime
+
+from dynamo.batch import batch_delete
+from dynamo.errors import ConflictError, NotFoundError
+from dynamo.expiry import absolute_deadline, needs_touch, session_deadline
+from dynamo.keys import (
+    CHILD_SK_PREFIX,
+    child_session_key,
+    parent_session_key,
+    parse_key,
+    session_pk,
+    validate_id,
+)
+from dynamo.query import KeyQuery, query_all
+from dynamo.records import ChildSession, Item, ParentSession
+from dynamo.sessions import (
+    as_child,
+    get_session_by_session_id,
+    list_all_sessions_of_customer,
+    new_session_id,
+)
+from dynamo.store import Store, from_attributes, to_attributes
+from dynamo.timefmt import to_epoch, to_iso
+
+Key = dict[str, str]
+
+
+def parent_deadline_cap(parent: ParentSession, store: Store) -> datetime | None:
+    """A child never outlives its parent: its deadline is capped by the parent's lifetime."""
+    return absolute_deadline(parent.created_at, store.policy) if parent.created_at else None
+
+
+def create_child_session(
+    store: Store,
+    parent: ParentSession,
+    *,
+    client: str,
+    token_hash: str,
+    child_session_id: str | None = None,
+) -> ChildSession:
+    """PutItem a child in the parent's partition; undone if the parent ended meanwhile."""
+    child_id = (
+        validate_id(child_session_id, "childSessionId") if child_session_id else new_session_id()
+    )
+    key = child_session_key(parent.session_id, child_id)
+    now = store.clock.now()
+    item: Item = {
+        **key,
+        "customer_id": parent.customer_id,
+        "session_state": "active",
+        "access_token": token_hash,
+        "client": client,
+        "created_at": to_iso(now),
+        "last_access_time": to_iso(now),
+        "expires_at": to_epoch(
+            session_deadline(now, now, store.policy, parent_deadline_cap(parent, store))
+        ),
+        "parent_session_state": "active",
+    }
+    try:
+        store.client.put_item(
+            TableName=store.table_name,
+            Item=to_attributes(item),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except store.client.exceptions.ConditionalCheckFailedException as exc:
+        raise ConflictError(f"child session {child_id} exists already") from exc
+    # Without a transaction the parent may have been logged out between our check and the
+    # write; read it again (strongly) and take the child back if so.
+    current = get_session_by_session_id(store, parent.session_id, parent.customer_id)
+    if current is None or current.state != "active":
+        store.client.delete_item(TableName=store.table_name, Key=to_attributes(key))
+        raise NotFoundError(f"session {parent.session_id} ended while the child was created")
+    child = as_child(from_attributes(to_attributes(item)))
+    assert child is not None
+    return child
+
+
+def touch_session(
+    store: Store, session: ParentSession | ChildSession, cap: datetime | None = None
+) -> ParentSession | ChildSession:
+    """Slide the idle deadline on use, at most once per `touch_interval`."""
+    now = store.clock.now()
+    if session.state != "active" or not needs_touch(session.last_access_time, now, store.policy):
+        return session
+    created = session.created_at or now
+    deadline = session_deadline(created, now, store.policy, cap)
+    try:
+        store.client.update_item(
+            TableName=store.table_name,
+            Key=to_attributes(session.key),
+            UpdateExpression="SET last_access_time = :now, expires_at = :exp",
+            ConditionExpression="attribute_exists(PK) AND session_state = :active",
+            ExpressionAttributeValues=to_attributes(
+                {":now": to_iso(now), ":exp": to_epoch(deadline), ":active": "active"}
+            ),
+        )
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return session  # ended meanwhile; the next read finds it gone
+    return dataclasses.replace(session, last_access_time=now, expires_at=deadline)
+
+
+# expireSession ---------------------------------------------------------------------------
+
+
+def expire_session(store: Store, session_id: str, customer_id: str) -> list[str]:
+    """End a parent session and its children; returns the ids ended (parent first).
+
+    1. mark the parent `closing` (tokens stop working at once);
+    2. delete every child (BatchWriteItem, unprocessed items retried);
+    3. delete the parent.
+    Each step is idempotent: calling again after a failure finishes the job.
+    """
+    key = parent_session_key(session_id, customer_id)
+    # Already deleted? Children may still be left from an interrupted run: go on.
+    with contextlib.suppress(store.client.exceptions.ConditionalCheckFailedException):
+        store.client.update_item(
+            TableName=store.table_name,
+            Key=to_attributes(key),
+            UpdateExpression="SET session_state = :closing",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=to_attributes({":closing": "closing"}),
+        )
+    children = _child_keys(store, session_id)
+    batch_delete(store, children)
+    store.client.delete_item(TableName=store.table_name, Key=to_attributes(key))
+    ended = [session_id]
+    for child in children:
+        parsed = parse_key(child["PK"], child["SK"])
+        if parsed is not None and parsed.session_id is not None:
+            ended.append(parsed.session_id)
+    return ended
+
+
+def _child_keys(store: Store, session_id: str) -> list[Key]:
+    query = KeyQuery(
+        "PK = :pk AND begins_with(SK, :child)",
+        {":pk": session_pk(session_id), ":child": CHILD_SK_PREFIX},
+    )
+    return [{"PK": i["PK"], "SK": i["SK"]} for i in query_all(store, query, projection="PK, SK")]
+
+
+def expire_child_session(store: Store, parent_session_id: str, child_session_id: str) -> list[str]:
+    store.client.delete_item(
+        TableName=store.table_name,
+        Key=to_attributes(child_session_key(parent_session_id, child_session_id)),
+    )
+    return [child_session_id]
+
+
+def expire_customer_sessions(
+    store: Store, customer_id: str, *, keep_session_id: str | None = None
+) -> list[str]:
+    """logoutAll: end every session of a customer (but `keep_session_id`, if given)."""
+    ended: list[str] = []
+    for session in list_all_sessions_of_customer(store, customer_id):
+        if session.session_id != keep_session_id:
+            ended.extend(expire_session(store, session.session_id, customer_id))
+    return ended
+
+
+def enforce_session_cap(store: Store, customer_id: str) -> list[str]:
+    """With a cap on live sessions per customer, end the oldest past it."""
+    cap = store.policy.max_sessions_per_customer
+    if cap is None:
+        return []
+    now = store.clock.now()
+    live = [
+        s
+        for s in list_all_sessions_of_customer(store, customer_id)
+        if s.state == "active" and (s.expires_at is None or s.expires_at > now)
+    ]
+    live.sort(key=lambda s: (s.created_at or s.last_login_time or now, s.session_id))
+    ended: list[str] = []
+    for session in live[: max(0, len(live) - cap)]:
+        ended.extend(expire_session(store, session.session_id, customer_id))
+    return ended

@@ -1,0 +1,42 @@
+"""Loading a NoSQL Workbench model export (`DataModel[].TableData`, in DynamoDB JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from dynamo.batch import batch_put
+from dynamo.store import Store
+
+
+class ModelFileError(ValueError):
+    """The file is not a NoSQL Workbench model export we can load."""
+
+
+def read_model_items(path: Path, table_name: str | None = None) -> list[dict[str, Any]]:
+    """The items of the model's table: the one named `table_name`, else the only/first one."""
+    try:
+        model = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ModelFileError(f"cannot read {path}: {exc}") from exc
+    tables = model.get("DataModel") if isinstance(model, dict) else None
+    if not isinstance(tables, list) or not tables:
+        raise ModelFileError(f"{path} has no DataModel list: is it a NoSQL Workbench export?")
+    chosen = next((t for t in tables if t.get("TableName") == table_name), None) or tables[0]
+    items = chosen.get("TableData", [])
+    if not isinstance(items, list):
+        raise ModelFileError(f"{path}: TableData must be a list")
+    for index, item in enumerate(items):
+        pk, sk = (item.get(k) if isinstance(item, dict) else None for k in ("PK", "SK"))
+        if not (isinstance(pk, dict) and "S" in pk and isinstance(sk, dict) and "S" in sk):
+            raise ModelFileError(f"{path}: item {index} has no string PK and SK")
+    return items
+
+
+def load_model(store: Store, path: Path, source_table: str | None = None) -> int:
+    """Write the model's items into `store`'s table; returns how many were written."""
+    items = read_model_items(path, source_table)
+    batch_put(store, items)
+    return len(items)
