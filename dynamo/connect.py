@@ -34,8 +34,9 @@ class Connection:
             self._mock.stop()
 
 
-def client_config(pool_size: int) -> Config:
+def client_config(pool_size: int, *, ignore_configured_endpoints: bool = False) -> Config:
     return Config(
+        ignore_configured_endpoint_urls=ignore_configured_endpoints,  # type: ignore[call-arg]  # stubs lag botocore
         retries={"mode": "standard", "max_attempts": 4},
         max_pool_connections=pool_size,
         connect_timeout=3,
@@ -49,23 +50,30 @@ def _region() -> str:
 
 
 def connect_endpoint(
-    endpoint_url: str | None = None, *, pool_size: int = 32, region: str | None = None
+    endpoint_url: str | None = None,
+    *,
+    pool_size: int = 32,
+    region: str | None = None,
+    use_aws: bool = False,
 ) -> Connection:
-    """A client for an endpoint (explicit, or `AWS_ENDPOINT_URL_DYNAMODB`), or for AWS (None).
+    """A client for an endpoint (explicit, or `AWS_ENDPOINT_URL_DYNAMODB`), or for AWS itself
+    (`use_aws`: the standard endpoint, whatever the environment says).
 
     An emulator accepts any credentials; when the standard chain has none, placeholder
     credentials are used so that DynamoDB Local works with nothing configured.
     """
     session = boto3.session.Session(region_name=region or _region())
     extra: dict[str, Any] = {}
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    if endpoint_url:
+    if not use_aws:
+        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if endpoint_url and not use_aws:
         extra["endpoint_url"] = endpoint_url
         if session.get_credentials() is None:
             log.info("no AWS credentials configured; using placeholders for %s", endpoint_url)
             extra |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    client = session.client("dynamodb", config=client_config(pool_size), **extra)
-    kind: StoreKind = "endpoint" if endpoint_url else "aws"
+    config = client_config(pool_size, ignore_configured_endpoints=use_aws)
+    client = session.client("dynamodb", config=config, **extra)
+    kind: StoreKind = "aws" if use_aws or not endpoint_url else "endpoint"
     return Connection(client=client, kind=kind, max_concurrency=pool_size)
 
 

@@ -16,7 +16,8 @@ import orjson
 from dynamo.errors import InvalidCursorError
 
 CURSOR_VERSION = "k1"
-MAX_CURSOR_LENGTH = 1024
+MAX_CURSOR_LENGTH = 2048
+"""Room for the longest key a valid id makes (128 four-byte characters on both sides: ~1.4k)."""
 
 Key = dict[str, str]
 

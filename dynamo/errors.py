@@ -27,3 +27,36 @@ class UnprocessedError(StoreError):
 
 class InvalidPageSizeError(StoreError, ValueError):
     """A page size outside 0..MAX_PAGE_SIZE."""
+
+
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ResourceNotFoundException",
+    }
+)
+
+
+def is_store_unavailable(exc: BaseException) -> bool:
+    """Throttling, an unreachable endpoint or a missing table, after botocore's own retries."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, UnprocessedError):
+        return True
+    if isinstance(
+        exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+    ):
+        return True
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in _UNAVAILABLE_CODES
+    return False

@@ -51,7 +51,9 @@ def create_child_session(
 ) -> ChildSession:
     """PutItem a child in the parent's partition; undone if the parent ended meanwhile."""
     child_id = (
-        validate_id(child_session_id, "childSessionId") if child_session_id else new_session_id()
+        validate_id(child_session_id, "childSessionId")
+        if child_session_id is not None
+        else new_session_id()
     )
     key = child_session_key(parent.session_id, child_id)
     now = store.clock.now()

@@ -68,7 +68,9 @@ def create_session(
     session_id: str | None = None,
 ) -> ParentSession:
     """PutItem a new active parent session, refusing to overwrite an existing one."""
-    session_id = validate_id(session_id, "sessionId") if session_id else new_session_id()
+    session_id = (
+        validate_id(session_id, "sessionId") if session_id is not None else new_session_id()
+    )
     key = parent_session_key(session_id, customer_id)
     now = store.clock.now()
     item: Item = {

@@ -1,0 +1,85 @@
+"""Finding the caller from `Authorization: Bearer ...`, once per request.
+
+A session token costs one strongly consistent read: GetItem for a parent, one BatchGetItem
+of the child and its parent for a child (a child never outlives its parent). Never a GSI read.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from dynamo.keys import child_session_key, parent_session_key
+from dynamo.lifecycle import parent_deadline_cap, touch_session
+from dynamo.records import ChildSession, ParentSession
+from dynamo.sessions import get_session_by_session_id, get_sessions_by_keys
+from dynamo.store import Store
+from resolvers.caller import Admin, Anonymous, Caller, SessionCaller
+from resolvers.errors import INVALID_TOKEN, ApiError, Unauthenticated
+from resolvers.tokens import TokenKey, decode_token, secret_matches
+
+BEARER = "bearer "
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization or authorization[: len(BEARER)].lower() != BEARER:
+        return None
+    return authorization[len(BEARER) :].strip() or None
+
+
+def is_admin_token(token: str, admin_token: str | None) -> bool:
+    return admin_token is not None and hmac.compare_digest(
+        token.encode("utf-8"), admin_token.encode("utf-8")
+    )
+
+
+def find_session_caller(store: Store, token: str) -> SessionCaller | None:
+    """The live session a token belongs to, with its idle deadline slid; None if none."""
+    decoded = decode_token(token)
+    if decoded is None:
+        return None
+    key, secret = decoded
+    caller = _read_caller(store, key)
+    if caller is None or not secret_matches(secret, caller.session.access_token_hash):
+        return None
+    cap = parent_deadline_cap(caller.parent, store) if caller.is_child else None
+    touched = touch_session(store, caller.session, cap)
+    if isinstance(touched, ParentSession):
+        return SessionCaller(session=touched, parent=touched)
+    return SessionCaller(session=touched, parent=caller.parent)
+
+
+def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
+    if key.parent_session_id is None:
+        found = get_session_by_session_id(store, key.session_id, key.customer_id)
+        if found is None or found.state != "active":
+            return None
+        return SessionCaller(session=found, parent=found)
+    child, parent = get_sessions_by_keys(
+        store,
+        [
+            child_session_key(key.parent_session_id, key.session_id),
+            parent_session_key(key.parent_session_id, key.customer_id),
+        ],
+    )
+    if not isinstance(child, ChildSession) or not isinstance(parent, ParentSession):
+        return None
+    if child.state != "active" or parent.state != "active":
+        return None
+    return SessionCaller(session=child, parent=parent)
+
+
+def resolve_caller(
+    store: Store, authorization: str | None, admin_token: str | None
+) -> tuple[Caller, ApiError | None]:
+    """The caller, and the error to raise where a caller matters if the token is no good."""
+    token = bearer_token(authorization)
+    if token is None:
+        if authorization:
+            return Anonymous(), Unauthenticated("the Authorization header must be 'Bearer <token>'")
+        return Anonymous(), None
+    if is_admin_token(token, admin_token):
+        return Admin(), None
+    caller = find_session_caller(store, token)
+    if caller is None:
+        return Anonymous(), Unauthenticated(INVALID_TOKEN)
+    return caller, None

@@ -1,0 +1,36 @@
+"""Who is calling: anonymous, a session (parent or child), or the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dynamo.records import ChildSession, ParentSession
+
+
+@dataclass(frozen=True, slots=True)
+class Anonymous:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCaller:
+    """A bearer of a session token. `parent` is the session itself for a parent session."""
+
+    session: ParentSession | ChildSession
+    parent: ParentSession
+
+    @property
+    def customer_id(self) -> str:
+        return self.parent.customer_id
+
+    @property
+    def is_child(self) -> bool:
+        return isinstance(self.session, ChildSession)
+
+
+Caller = Anonymous | Admin | SessionCaller

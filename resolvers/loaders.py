@@ -1,0 +1,110 @@
+"""Per-request DataLoaders, one per entity and key (Saleor's `<Entity>By<Key>Loader`).
+
+Loads of one level of a query are batched: GetItems become BatchGetItem calls of at most 100
+keys; Queries by id run concurrently in the bounded thread pool. Items that a Query already
+returned are primed in, so reading them again costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from strawberry.dataloader import DataLoader
+
+from dynamo.customers import get_customers
+from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.runner import BlockingCallRunner
+from dynamo.sessions import (
+    get_child_session_by_child_session_id,
+    get_session_by_session_id,
+    get_sessions_by_keys,
+)
+from dynamo.store import Store
+
+SessionKey = tuple[str, str]
+"""(PK, SK) of a session item."""
+AnySession = ParentSession | ChildSession
+
+
+def session_key(record: AnySession) -> SessionKey:
+    return record.pk, record.sk
+
+
+class SessionByKeyLoader(DataLoader[SessionKey, AnySession | None]):
+    """Sessions by full key: BatchGetItem (strongly consistent)."""
+
+    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+        async def load(keys: list[SessionKey]) -> list[AnySession | None]:
+            return await runner.run(
+                get_sessions_by_keys, store, [{"PK": pk, "SK": sk} for pk, sk in keys]
+            )
+
+        super().__init__(load_fn=load)
+
+
+class ParentSessionByIdLoader(DataLoader[str, ParentSession | None]):
+    """Parent sessions when only the id is known: a Query on `PK` each, run concurrently."""
+
+    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+        async def load(session_ids: list[str]) -> list[ParentSession | None]:
+            return list(
+                await asyncio.gather(
+                    *(runner.run(get_session_by_session_id, store, sid) for sid in session_ids)
+                )
+            )
+
+        super().__init__(load_fn=load)
+
+
+class ChildSessionByIdLoader(DataLoader[str, ChildSession | None]):
+    """Child sessions by their own id: a GSI Query `SK = child#suuid#<id>` each."""
+
+    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+        async def load(child_ids: list[str]) -> list[ChildSession | None]:
+            return list(
+                await asyncio.gather(
+                    *(
+                        runner.run(get_child_session_by_child_session_id, store, cid)
+                        for cid in child_ids
+                    )
+                )
+            )
+
+        super().__init__(load_fn=load)
+
+
+class CustomerByIdLoader(DataLoader[str, Customer | None]):
+    """Customer items by id: BatchGetItem."""
+
+    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+        async def load(customer_ids: list[str]) -> list[Customer | None]:
+            return await runner.run(get_customers, store, customer_ids)
+
+        super().__init__(load_fn=load)
+
+
+class Loaders:
+    """The loaders of one request; never shared between requests (no stale reads, no leaks)."""
+
+    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+        self.session_by_key = SessionByKeyLoader(store, runner)
+        self.parent_session_by_id = ParentSessionByIdLoader(store, runner)
+        self.child_session_by_id = ChildSessionByIdLoader(store, runner)
+        self.customer_by_id = CustomerByIdLoader(store, runner)
+
+    def prime(self, records: Iterable[AnySession]) -> None:
+        for record in records:
+            self.session_by_key.prime(session_key(record), record)
+            if isinstance(record, ParentSession):
+                self.parent_session_by_id.prime(record.session_id, record)
+            else:
+                self.child_session_by_id.prime(record.session_id, record)
+
+    def forget(self, record: AnySession) -> None:
+        """After a logout, later reads in the same request find the session gone."""
+        self.session_by_key.prime(session_key(record), None, force=True)
+        if isinstance(record, ParentSession):
+            self.parent_session_by_id.prime(record.session_id, None, force=True)
+        else:
+            self.child_session_by_id.prime(record.session_id, None, force=True)

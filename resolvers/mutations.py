@@ -1,0 +1,139 @@
+"""Mutations: register, login, child sessions, logout and logoutAll (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from dynamo.customers import get_customer, record_login, register_customer
+from dynamo.errors import ConflictError
+from dynamo.keys import validate_id
+from dynamo.lifecycle import (
+    create_child_session,
+    enforce_session_cap,
+    expire_child_session,
+    expire_customer_sessions,
+    expire_session,
+)
+from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.sessions import create_session
+from resolvers.access import can_end_session
+from resolvers.caller import Admin, Anonymous, SessionCaller
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from resolvers.passwords import check_password_rules, hash_password, verify_password
+from resolvers.sessions import session_by_id
+from resolvers.tokens import TokenKey, encode_token, hash_secret, new_secret
+
+MAX_CLIENT_LENGTH = 128
+WRONG_CREDENTIALS = "customerId or password is wrong"
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    access_token: str
+    session: ParentSession | ChildSession
+
+
+async def register(ctx: RequestContext, customer_id: str, password: str) -> Customer:
+    validate_id(customer_id, "customerId")
+    check_password_rules(password)
+    password_hash = await ctx.call(hash_password, password)
+    try:
+        return await ctx.call(register_customer, ctx.store, customer_id, password_hash)
+    except ConflictError as exc:
+        raise Conflict(f"customer {customer_id!r} is already registered; log in instead") from exc
+
+
+async def login(ctx: RequestContext, customer_id: str, password: str | None) -> Login:
+    validate_id(customer_id, "customerId")
+    if password is None:
+        if not isinstance(ctx.require_caller(), Admin):
+            raise Unauthenticated("a password is required (only the admin may log in without)")
+    else:
+        customer = await ctx.call(get_customer, ctx.store, customer_id)
+        stored = customer.password_hash if customer else None
+        if not await ctx.call(verify_password, stored, password):
+            raise Unauthenticated(WRONG_CREDENTIALS)
+    secret = new_secret()
+    session = await ctx.call(
+        create_session,
+        ctx.store,
+        customer_id,
+        token_hash=hash_secret(secret),
+        ip_address=ctx.client_ip,
+        user_agent=ctx.user_agent,
+    )
+    await ctx.call(record_login, ctx.store, customer_id, ctx.store.clock.now())
+    await ctx.call(enforce_session_cap, ctx.store, customer_id)
+    token = encode_token(TokenKey(session.session_id, customer_id), secret)
+    return Login(access_token=token, session=session)
+
+
+def _check_client(client: str) -> str:
+    if not client or len(client) > MAX_CLIENT_LENGTH:
+        raise BadUserInput(f"client must be 1 to {MAX_CLIENT_LENGTH} characters long")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in client):
+        raise BadUserInput("client must not contain control characters")
+    return client
+
+
+async def new_child_session(ctx: RequestContext, client: str, session_id: str | None) -> Login:
+    _check_client(client)
+    caller = ctx.require_caller()
+    if isinstance(caller, Anonymous):
+        raise Unauthenticated("log in first: a child session is made from a parent session")
+    if isinstance(caller, SessionCaller) and caller.is_child:
+        raise Forbidden("a child session cannot create child sessions")
+    if session_id is None:
+        if not isinstance(caller, SessionCaller):
+            raise BadUserInput("sessionId is required when the admin creates a child session")
+        parent: ParentSession | ChildSession | None = caller.parent
+    else:
+        parent = await session_by_id(ctx, session_id)
+    if not isinstance(parent, ParentSession) or parent.state != "active":
+        raise NotFound(f"no active parent session {session_id!r}")
+    secret = new_secret()
+    child = await ctx.call(
+        create_child_session, ctx.store, parent, client=client, token_hash=hash_secret(secret)
+    )
+    key = TokenKey(child.session_id, parent.customer_id, parent.session_id)
+    return Login(access_token=encode_token(key, secret), session=child)
+
+
+async def logout(ctx: RequestContext, session_id: str | None) -> list[str]:
+    caller = ctx.require_caller()
+    if isinstance(caller, Anonymous):
+        raise Unauthenticated("log in first: logout ends the bearer's session or one it owns")
+    if session_id is None:
+        if not isinstance(caller, SessionCaller):
+            raise BadUserInput("sessionId is required when the admin logs a session out")
+        target: ParentSession | ChildSession | None = caller.session
+    else:
+        target = await session_by_id(ctx, session_id)
+    if target is None or not can_end_session(caller, target):
+        raise NotFound(f"no session {session_id!r} that this caller may end")
+    if isinstance(target, ChildSession):
+        ended = await ctx.call(
+            expire_child_session, ctx.store, target.parent_session_id, target.session_id
+        )
+    else:
+        ended = await ctx.call(expire_session, ctx.store, target.session_id, target.customer_id)
+    ctx.loaders.forget(target)
+    return ended
+
+
+async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
+    caller = ctx.require_caller()
+    if isinstance(caller, Anonymous):
+        raise Unauthenticated("log in first")
+    if isinstance(caller, SessionCaller):
+        if caller.is_child:
+            raise Forbidden("a child session cannot end its customer's sessions")
+        if customer_id is not None and customer_id != caller.customer_id:
+            raise Forbidden("a session can only end its own customer's sessions")
+        customer_id = caller.customer_id
+    if customer_id is None:
+        raise BadUserInput("customerId is required when the admin ends a customer's sessions")
+    validate_id(customer_id, "customerId")
+    return await ctx.call(expire_customer_sessions, ctx.store, customer_id)

@@ -1,0 +1,100 @@
+"""Session reads: `Query.session`, `Query.sessionByChildSessionId`, `Query.viewer`,
+`Session.parent`, `Session.childSessions` and a session's customer."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dynamo.keys import parent_session_key, validate_id
+from dynamo.query import Page, check_page_size
+from dynamo.records import ChildSession, ParentSession
+from dynamo.sessions import get_child_sessions_by_session_id
+from resolvers.access import can_read_session
+from resolvers.caller import SessionCaller
+from resolvers.context import RequestContext
+
+AnySession = ParentSession | ChildSession
+
+
+def _visible(ctx: RequestContext, record: AnySession | None) -> AnySession | None:
+    return record if record is not None and can_read_session(ctx.caller, record) else None
+
+
+async def viewer(ctx: RequestContext) -> AnySession | None:
+    caller = ctx.require_caller()
+    return caller.session if isinstance(caller, SessionCaller) else None
+
+
+async def session_by_id(ctx: RequestContext, session_id: str) -> AnySession | None:
+    """A parent (Query on its partition) or, failing that, a child (GSI Query on its id)."""
+    validate_id(session_id, "sessionId")
+    ctx.require_caller()
+    parent = await ctx.loaders.parent_session_by_id.load(session_id)
+    if parent is not None:
+        return _visible(ctx, parent)
+    child = await ctx.loaders.child_session_by_id.load(session_id)
+    if child is not None and child.customer_id is None:
+        owner = await ctx.loaders.parent_session_by_id.load(child.parent_session_id)
+        child = dataclasses.replace(child, customer_id=owner.customer_id) if owner else None
+    return _visible(ctx, child)
+
+
+async def session_by_child_session_id(
+    ctx: RequestContext, child_session_id: str
+) -> ParentSession | None:
+    validate_id(child_session_id, "childSessionId")
+    ctx.require_caller()
+    child = await ctx.loaders.child_session_by_id.load(child_session_id)
+    if child is None:
+        return None
+    parent = await load_parent(ctx, child)
+    visible = _visible(ctx, parent)
+    return visible if isinstance(visible, ParentSession) else None
+
+
+async def load_parent(ctx: RequestContext, child: ChildSession) -> ParentSession | None:
+    """A child's parent: by full key when the child names its customer, else by id."""
+    if child.customer_id is not None:
+        key = parent_session_key(child.parent_session_id, child.customer_id)
+        found = await ctx.loaders.session_by_key.load((key["PK"], key["SK"]))
+        return found if isinstance(found, ParentSession) else None
+    return await ctx.loaders.parent_session_by_id.load(child.parent_session_id)
+
+
+async def parent(ctx: RequestContext, record: AnySession) -> ParentSession | None:
+    if not isinstance(record, ChildSession):
+        return None
+    visible = _visible(ctx, await load_parent(ctx, record))
+    return visible if isinstance(visible, ParentSession) else None
+
+
+async def child_sessions(
+    ctx: RequestContext, record: AnySession, first: int, after: str | None
+) -> Page[ChildSession]:
+    check_page_size(first)
+    if not isinstance(record, ParentSession):
+        return Page(records=[], cursors=[], has_next_page=False)
+    page = await ctx.call(
+        get_child_sessions_by_session_id,
+        ctx.store,
+        record.session_id,
+        first=first,
+        after=after,
+        customer_id=record.customer_id,
+    )
+    ctx.loaders.prime(page.records)
+    keep = [i for i, child in enumerate(page.records) if can_read_session(ctx.caller, child)]
+    return Page(
+        records=[page.records[i] for i in keep],
+        cursors=[page.cursors[i] for i in keep],
+        has_next_page=page.has_next_page,
+    )
+
+
+async def customer_id_of(ctx: RequestContext, record: AnySession) -> str:
+    if record.customer_id is not None:
+        return record.customer_id
+    assert isinstance(record, ChildSession)
+    owner = await ctx.loaders.parent_session_by_id.load(record.parent_session_id)
+    # A child whose parent is gone is itself gone at the next read; name it by its partition.
+    return owner.customer_id if owner else ""

@@ -1,0 +1,1 @@
+"""The GraphQL contract (DESIGN.md section 5): Strawberry types wrapping `dynamo/` records."""

@@ -1,0 +1,57 @@
+"""Builds the schema with its extensions: caches, limits, error policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from schema.customer import Customer
+from schema.errors import ErrorPolicy
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.session import Session
+
+PARSER_CACHE_SIZE = 256
+VALIDATION_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+
+
+class SessionGraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logging is `ErrorPolicy`'s: it knows which errors are expected and the request id."""
+
+
+def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
+    limits = limits or QueryLimits()
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorPolicy,
+        partial(ParserCache, maxsize=PARSER_CACHE_SIZE),
+        partial(ValidationCache, maxsize=VALIDATION_CACHE_SIZE),
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+    ]
+    return SessionGraphSchema(
+        query=Query, mutation=Mutation, types=[Session, Customer], extensions=extensions
+    )

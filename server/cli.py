@@ -1,0 +1,164 @@
+"""The `sessiongraph` command: serve, create-table, load, schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+from pathlib import Path
+
+from server.settings import Settings
+
+log = logging.getLogger("sessiongraph")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: value
+        for name, value in (
+            ("host", getattr(args, "host", None)),
+            ("port", getattr(args, "port", None)),
+            ("endpoint_url", getattr(args, "endpoint_url", None)),
+            ("store", getattr(args, "store", None)),
+            ("table_name", getattr(args, "table_name", None)),
+        )
+        if value is not None
+    }
+    if overrides.get("endpoint_url") and "store" not in overrides:
+        overrides["store"] = "endpoint"
+    return Settings(**overrides)
+
+
+def _store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (DynamoDB Local, Alternator)")
+    parser.add_argument(
+        "--store",
+        choices=["auto", "embedded", "endpoint", "aws"],
+        help="auto (default): the endpoint if configured, else the embedded in-memory store",
+    )
+    parser.add_argument("--table-name", help="table name (default session_store)")
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dynamo.workbench import load_model
+    from server.app import create_app
+    from server.services import open_services
+
+    settings = _settings(args)
+    if args.create_table:
+        settings = settings.model_copy(update={"create_table": True})
+    generated = settings.admin_token is None
+    if generated:
+        settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(32)})
+    services = open_services(settings)
+    try:
+        if args.load:
+            count = load_model(services.store, Path(args.load))
+            print(f"loaded {count} items from {args.load}")
+        kind = services.connection.kind if services.connection else "?"
+        print(f"sessiongraph on the {kind} store, table {settings.table_name}")
+        print(f"GraphiQL and the API: http://{settings.host}:{settings.port}/graphql")
+        if generated:
+            print(f"admin token (generated for this run): {settings.admin_token}")
+        sys.stdout.flush()
+        uvicorn.run(
+            create_app(settings, services),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=False,
+        )
+    finally:
+        services.close()
+    return 0
+
+
+def create_table_command(args: argparse.Namespace) -> int:
+    from dynamo.table import create_table
+    from server.services import open_connection
+
+    settings = _settings(args)
+    connection = open_connection(settings)
+    created = create_table(connection.client, settings.table_name)
+    print(f"table {settings.table_name} {'created' if created else 'exists already'}")
+    return 0
+
+
+def load_command(args: argparse.Namespace) -> int:
+    from dynamo.workbench import ModelFileError, load_model
+    from server.services import open_services
+
+    settings = _settings(args)
+    if settings.store == "embedded" or (settings.store == "auto" and not _has_endpoint(settings)):
+        print(
+            "load writes into a configured store: give --endpoint-url, set "
+            "AWS_ENDPOINT_URL_DYNAMODB or use --store aws (for the embedded store, use "
+            "`sessiongraph serve --load MODEL.json`)",
+            file=sys.stderr,
+        )
+        return 2
+    services = open_services(settings)
+    try:
+        count = load_model(services.store, Path(args.model))
+    except ModelFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    print(f"loaded {count} items into {settings.table_name}")
+    return 0
+
+
+def _has_endpoint(settings: Settings) -> bool:
+    import os
+
+    return bool(settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"))
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    from schema.build import build_schema
+
+    print(build_schema().as_str())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sessiongraph", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="serve /graphql, GraphiQL and /healthz")
+    _store_arguments(serve_parser)
+    serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="port (default 8000)")
+    serve_parser.add_argument("--load", metavar="MODEL.json", help="seed the store at start")
+    serve_parser.add_argument(
+        "--create-table", action="store_true", help="create the table on the endpoint if missing"
+    )
+    serve_parser.set_defaults(run=serve)
+
+    create = commands.add_parser("create-table", help="create the table and its index")
+    _store_arguments(create)
+    create.set_defaults(run=create_table_command)
+
+    load = commands.add_parser("load", help="load a NoSQL Workbench model export")
+    _store_arguments(load)
+    load.add_argument("model", metavar="MODEL.json")
+    load.set_defaults(run=load_command)
+
+    schema = commands.add_parser("schema", help="print the GraphQL SDL")
+    schema.set_defaults(run=schema_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
