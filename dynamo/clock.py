@@ -18,10 +18,14 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to."""
+    """A clock that only moves when told to.
+
+    It starts at the real time: an engine that applies TTL itself (DynamoDB Local does)
+    would delete items whose `expires_at` lies in the real past.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        self._now = start or datetime.now(UTC).replace(microsecond=0)
 
     def now(self) -> datetime:
         return self._now

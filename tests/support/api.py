@@ -75,4 +75,6 @@ class Api:
             {"c": client},
             token=token,
         ).ok()
-        return data["createChildSession"]["accessToken"], data["createChildSession"]["session"]["sessionId"]
+        return data["createChildSession"]["accessToken"], data["createChildSession"]["session"][
+            "sessionId"
+        ]

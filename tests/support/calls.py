@@ -16,14 +16,19 @@ class CallCounter:
         self._lock = threading.Lock()
 
     def attach(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build.dynamodb", self._record_params)
         client.meta.events.register("before-call.dynamodb", self._before)
         client.meta.events.register("after-call.dynamodb", self._after)
         client.meta.events.register("after-call-error.dynamodb", self._after_error)
 
-    def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+    def _record_params(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        """The call's API parameters (TableName, IndexName, ...), before serialization."""
+        with self._lock:
+            self.log.append((model.name, dict(params)))
+
+    def _before(self, model: Any, **_: Any) -> None:
         with self._lock:
             self.counts[model.name] += 1
-            self.log.append((model.name, params))
             self.in_flight += 1
             self.max_in_flight[model.name] = max(self.max_in_flight[model.name], self.in_flight)
 

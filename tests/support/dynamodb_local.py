@@ -63,7 +63,7 @@ class DynamoDBLocal:
 def start() -> DynamoDBLocal:
     directory = emulator_dir()
     port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - fixed arguments
+    process = subprocess.Popen(
         [
             "java",
             f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
