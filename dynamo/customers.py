@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from dynamo.errors import ConflictError
 from dynamo.keys import customer_key
 from dynamo.records import Customer, record_from_item
 from dynamo.store import Store, from_attributes, to_attributes
-from dynamo.timefmt import to_iso
+from dynamo.timefmt import to_epoch, to_iso
 
 
 def register_customer(store: Store, customer_id: str, password_hash: str) -> Customer:
@@ -59,12 +60,14 @@ def get_customers(store: Store, customer_ids: Sequence[str]) -> list[Customer | 
 
 
 def record_login(store: Store, customer_id: str, at: datetime) -> None:
-    """Write `last_login_time` on the customer item (creating it for an SSO-only customer)."""
+    """Write `last_login_time` on the customer item (creating it for an SSO-only customer),
+    and forget failed logins in the same write."""
     store.client.update_item(
         TableName=store.table_name,
         Key=to_attributes(customer_key(customer_id)),
         UpdateExpression=(
             "SET last_login_time = :t, customer_id = :c, created_at = if_not_exists(created_at, :t)"
+            " REMOVE failed_logins, failed_since, locked_until"
         ),
         ExpressionAttributeValues=to_attributes({":t": to_iso(at), ":c": customer_id}),
     )
@@ -78,3 +81,55 @@ def set_password_hash(store: Store, customer_id: str, password_hash: str) -> Non
         ConditionExpression="attribute_exists(PK)",
         ExpressionAttributeValues=to_attributes({":h": password_hash}),
     )
+
+
+def record_failed_login(store: Store, customer_id: str) -> Customer | None:
+    """Count a failed password login on the customer item; lock it past the threshold.
+
+    The count lives on the item, so it holds across server processes. Two conditional
+    UpdateItems, no read-modify-write: a failure within the window adds one; a failure after
+    it starts a new window. None when there is no such customer.
+    """
+    now = store.clock.now()
+    key = to_attributes(customer_key(customer_id))
+    window_floor = to_epoch(now - store.lockout.window)
+    try:
+        response = store.client.update_item(
+            TableName=store.table_name,
+            Key=key,
+            UpdateExpression="ADD failed_logins :one",
+            ConditionExpression="attribute_exists(PK) AND failed_since > :floor",
+            ExpressionAttributeValues=to_attributes({":one": 1, ":floor": window_floor}),
+            ReturnValues="ALL_NEW",
+        )
+    except store.client.exceptions.ConditionalCheckFailedException:
+        try:
+            response = store.client.update_item(
+                TableName=store.table_name,
+                Key=key,
+                UpdateExpression="SET failed_logins = :one, failed_since = :now",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues=to_attributes({":one": 1, ":now": to_epoch(now)}),
+                ReturnValues="ALL_NEW",
+            )
+        except store.client.exceptions.ConditionalCheckFailedException:
+            return None
+    record = record_from_item(from_attributes(response.get("Attributes", {})))
+    if not isinstance(record, Customer):
+        return None
+    lock = store.lockout.lock_for(record.failed_logins)
+    if not lock:
+        return record
+    locked_until = now + lock
+    store.client.update_item(
+        TableName=store.table_name,
+        Key=key,
+        UpdateExpression="SET locked_until = :until",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues=to_attributes({":until": to_epoch(locked_until)}),
+    )
+    return dataclasses.replace(record, locked_until=locked_until)
+
+
+def is_locked(customer: Customer, now: datetime) -> bool:
+    return customer.locked_until is not None and customer.locked_until > now

@@ -7,7 +7,6 @@ Each step is idempotent, so a run cut short is finished by running it again.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from datetime import datetime
 
@@ -123,10 +122,13 @@ def expire_session(store: Store, session_id: str, customer_id: str) -> list[str]
     2. delete every child (BatchWriteItem, unprocessed items retried);
     3. delete the parent.
     Each step is idempotent: calling again after a failure finishes the job.
+    With no parent item under this customer (ended already, or the id is another
+    customer's), only children written for this customer are deleted, and the parent
+    id is not reported as ended.
     """
     key = parent_session_key(session_id, customer_id)
-    # Already deleted? Children may still be left from an interrupted run: go on.
-    with contextlib.suppress(store.client.exceptions.ConditionalCheckFailedException):
+    parent_found = True
+    try:
         store.client.update_item(
             TableName=store.table_name,
             Key=to_attributes(key),
@@ -134,10 +136,12 @@ def expire_session(store: Store, session_id: str, customer_id: str) -> list[str]
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues=to_attributes({":closing": "closing"}),
         )
-    children = _child_keys(store, session_id)
+    except store.client.exceptions.ConditionalCheckFailedException:
+        parent_found = False
+    children = _child_keys(store, session_id, None if parent_found else customer_id)
     batch_delete(store, children)
     store.client.delete_item(TableName=store.table_name, Key=to_attributes(key))
-    ended = [session_id]
+    ended = [session_id] if parent_found else []
     for child in children:
         parsed = parse_key(child["PK"], child["SK"])
         if parsed is not None and parsed.session_id is not None:
@@ -145,12 +149,18 @@ def expire_session(store: Store, session_id: str, customer_id: str) -> list[str]
     return ended
 
 
-def _child_keys(store: Store, session_id: str) -> list[Key]:
+def _child_keys(store: Store, session_id: str, owner: str | None = None) -> list[Key]:
+    """The keys of a session's children; with `owner`, only those written for that customer."""
     query = KeyQuery(
         "PK = :pk AND begins_with(SK, :child)",
         {":pk": session_pk(session_id), ":child": CHILD_SK_PREFIX},
     )
-    return [{"PK": i["PK"], "SK": i["SK"]} for i in query_all(store, query, projection="PK, SK")]
+    items = query_all(store, query, projection="PK, SK, customer_id")
+    return [
+        {"PK": i["PK"], "SK": i["SK"]}
+        for i in items
+        if owner is None or i.get("customer_id") == owner
+    ]
 
 
 def expire_child_session(store: Store, parent_session_id: str, child_session_id: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from dynamo.keys import ParsedKey, parse_key
@@ -73,7 +74,9 @@ class Customer:
     password_hash: str | None
     created_at: datetime | None
     last_login_time: datetime | None
-    failed_logins: tuple[datetime, ...] = ()
+    failed_logins: int = 0
+    """Failed password logins in the window that started at `failed_since`."""
+    failed_since: datetime | None = None
     locked_until: datetime | None = None
 
 
@@ -98,15 +101,13 @@ def record_from_item(item: Item) -> AnyRecord | None:
 def _customer(item: Item, parsed: ParsedKey) -> Customer:
     assert parsed.customer_id is not None
     failed = item.get("failed_logins")
-    failed_times = tuple(
-        t for t in (parse_epoch(v) for v in (failed if isinstance(failed, list) else [])) if t
-    )
     return Customer(
         customer_id=parsed.customer_id,
         password_hash=_text(item.get("password_hash")),
         created_at=parse_iso(item.get("created_at")),
         last_login_time=parse_iso(item.get("last_login_time")),
-        failed_logins=failed_times,
+        failed_logins=int(failed) if isinstance(failed, (int, Decimal)) else 0,
+        failed_since=parse_epoch(item.get("failed_since")),
         locked_until=parse_epoch(item.get("locked_until")),
     )
 

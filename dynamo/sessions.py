@@ -166,7 +166,11 @@ def get_child_sessions_by_session_id(
     `customer_id` (the parent's) fills in child items written without one.
     """
     pk = session_pk(session_id)
-    start = decode_cursor(after, lambda p, s: p == pk and _is_child_sk(s)) if after else None
+    start = (
+        decode_cursor(after, lambda p, s: p == pk and _is_child_sk(s))
+        if after is not None
+        else None
+    )
 
     def convert(item: Item) -> ChildSession | None:
         child = as_child(item)
@@ -268,7 +272,11 @@ def get_sessions_by_customer_id(
 ) -> Page[ParentSession]:
     """GSI Query `SK = c#<id>`, `begins_with(PK, "suuid#")`, one page, newest first."""
     sk = customer_key_part(customer_id)
-    start = decode_cursor(after, lambda p, s: s == sk and _is_session_pk(p)) if after else None
+    start = (
+        decode_cursor(after, lambda p, s: s == sk and _is_session_pk(p))
+        if after is not None
+        else None
+    )
     query = KeyQuery(
         "SK = :sk AND begins_with(PK, :s)",
         {":sk": sk, ":s": SESSION_PREFIX},

@@ -32,11 +32,29 @@ class SessionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    """Failed password logins: past `threshold` within `window`, the customer is locked for
+    `base_lock`, doubling with each further failure, at most `max_lock`."""
+
+    threshold: int = 5
+    window: timedelta = timedelta(minutes=15)
+    base_lock: timedelta = timedelta(minutes=1)
+    max_lock: timedelta = timedelta(hours=1)
+
+    def lock_for(self, failures: int) -> timedelta:
+        if failures < self.threshold:
+            return timedelta(0)
+        doublings = min(failures - self.threshold, 30)
+        return min(self.base_lock * (1 << doublings), self.max_lock)
+
+
+@dataclass(frozen=True, slots=True)
 class Store:
     client: DynamoDBClient
     table_name: str = DEFAULT_TABLE_NAME
     clock: Clock = field(default_factory=SystemClock)
     policy: SessionPolicy = field(default_factory=SessionPolicy)
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
 
 def to_attributes(values: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,8 @@ def read_model_items(path: Path, table_name: str | None = None) -> list[dict[str
     tables = model.get("DataModel") if isinstance(model, dict) else None
     if not isinstance(tables, list) or not tables:
         raise ModelFileError(f"{path} has no DataModel list: is it a NoSQL Workbench export?")
+    if not all(isinstance(t, dict) for t in tables):
+        raise ModelFileError(f"{path}: every DataModel entry must be a table object")
     chosen = next((t for t in tables if t.get("TableName") == table_name), None) or tables[0]
     items = chosen.get("TableData", [])
     if not isinstance(items, list):

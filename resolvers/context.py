@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
+from dynamo.errors import is_store_unavailable
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
+from resolvers.auth import resolve_caller
 from resolvers.caller import Anonymous, Caller
-from resolvers.errors import ApiError
+from resolvers.errors import STORE_UNAVAILABLE_MESSAGE, ApiError, StoreUnavailable
 from resolvers.loaders import Loaders
 
 P = ParamSpec("P")
@@ -22,12 +24,15 @@ class RequestContext:
     runner: BlockingCallRunner
     admin_token: str | None
     request_id: str
+    authorization: str | None = None
+    """The raw `Authorization` header; read by `authenticate`, after the query is validated."""
     client_ip: str | None = None
     user_agent: str | None = None
     caller: Caller = field(default_factory=Anonymous)
     auth_error: ApiError | None = None
     """Set when the request carried a token that is no good; raised where a caller matters."""
     loaders: Loaders = field(init=False)
+    _authenticated: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.store, self.runner)
@@ -35,6 +40,21 @@ class RequestContext:
     async def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking `dynamo/` function in the bounded thread pool."""
         return await self.runner.run(fn, *args, **kwargs)
+
+    async def authenticate(self) -> None:
+        """Find the caller: once per request, and only for a query that passed validation,
+        so that a request refused by a limit costs no DynamoDB call."""
+        if self._authenticated:
+            return
+        self._authenticated = True
+        try:
+            self.caller, self.auth_error = await self.call(
+                resolve_caller, self.store, self.authorization, self.admin_token
+            )
+        except Exception as exc:
+            if not is_store_unavailable(exc):
+                raise
+            self.auth_error = StoreUnavailable(STORE_UNAVAILABLE_MESSAGE)
 
     def require_caller(self) -> Caller:
         if self.auth_error is not None:

@@ -51,3 +51,4 @@ class StoreUnavailable(ApiError):
 
 
 INVALID_TOKEN = "the access token is invalid, ended or expired: log in again"
+STORE_UNAVAILABLE_MESSAGE = "the session store is unavailable right now; try again shortly"

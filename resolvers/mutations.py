@@ -5,7 +5,14 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from dynamo.customers import get_customer, record_login, register_customer
+from dynamo.customers import (
+    get_customer,
+    is_locked,
+    record_failed_login,
+    record_login,
+    register_customer,
+    set_password_hash,
+)
 from dynamo.errors import ConflictError
 from dynamo.keys import validate_id
 from dynamo.lifecycle import (
@@ -21,12 +28,19 @@ from resolvers.access import can_end_session
 from resolvers.caller import Admin, Anonymous, SessionCaller
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
-from resolvers.passwords import check_password_rules, hash_password, verify_password
+from resolvers.passwords import (
+    MAX_PASSWORD_LENGTH,
+    check_password_rules,
+    hash_password,
+    verify_password,
+)
 from resolvers.sessions import session_by_id
 from resolvers.tokens import TokenKey, encode_token, hash_secret, new_secret
 
 MAX_CLIENT_LENGTH = 128
-WRONG_CREDENTIALS = "customerId or password is wrong"
+WRONG_CREDENTIALS = (
+    "customerId or password is wrong, or too many attempts failed: try again in a few minutes"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +65,7 @@ async def login(ctx: RequestContext, customer_id: str, password: str | None) -> 
         if not isinstance(ctx.require_caller(), Admin):
             raise Unauthenticated("a password is required (only the admin may log in without)")
     else:
-        customer = await ctx.call(get_customer, ctx.store, customer_id)
-        stored = customer.password_hash if customer else None
-        if not await ctx.call(verify_password, stored, password):
-            raise Unauthenticated(WRONG_CREDENTIALS)
+        await _check_password(ctx, customer_id, password)
     secret = new_secret()
     session = await ctx.call(
         create_session,
@@ -68,6 +79,24 @@ async def login(ctx: RequestContext, customer_id: str, password: str | None) -> 
     await ctx.call(enforce_session_cap, ctx.store, customer_id)
     token = encode_token(TokenKey(session.session_id, customer_id), secret)
     return Login(access_token=token, session=session)
+
+
+async def _check_password(ctx: RequestContext, customer_id: str, password: str) -> Customer:
+    """Verify a password login, throttled per customer (state on the customer item).
+
+    An unknown customer, a wrong password and a locked customer get the same error after
+    the same argon2 work, so the answer tells nothing of which it was.
+    """
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    customer = await ctx.call(get_customer, ctx.store, customer_id)
+    stored = customer.password_hash if customer else None
+    matches = await ctx.call(verify_password, stored, password)
+    if customer is not None and matches and not is_locked(customer, ctx.store.clock.now()):
+        return customer
+    if customer is not None:
+        await ctx.call(record_failed_login, ctx.store, customer_id)
+    raise Unauthenticated(WRONG_CREDENTIALS)
 
 
 def _check_client(client: str) -> str:
@@ -137,3 +166,24 @@ async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
         raise BadUserInput("customerId is required when the admin ends a customer's sessions")
     validate_id(customer_id, "customerId")
     return await ctx.call(expire_customer_sessions, ctx.store, customer_id)
+
+
+async def change_password(
+    ctx: RequestContext, current_password: str, new_password: str
+) -> list[str]:
+    """A parent session changes its customer's password; every other session ends (ASVS)."""
+    caller = ctx.require_caller()
+    if not isinstance(caller, SessionCaller):
+        raise Unauthenticated("log in first: changePassword is for a customer's own session")
+    if caller.is_child:
+        raise Forbidden("a child session cannot change the password")
+    check_password_rules(new_password)
+    await _check_password(ctx, caller.customer_id, current_password)
+    new_hash = await ctx.call(hash_password, new_password)
+    await ctx.call(set_password_hash, ctx.store, caller.customer_id, new_hash)
+    return await ctx.call(
+        expire_customer_sessions,
+        ctx.store,
+        caller.customer_id,
+        keep_session_id=caller.parent.session_id,
+    )

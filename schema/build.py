@@ -9,6 +9,7 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -18,6 +19,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from schema.authenticate import Authenticate
 from schema.customer import Customer
 from schema.errors import ErrorPolicy
 from schema.mutation import Mutation
@@ -33,6 +35,9 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    introspection: bool = True
+    suggestions: bool = True
+    """"Did you mean ...?" in validation errors (they spell out the schema)."""
 
 
 class SessionGraphSchema(strawberry.Schema):
@@ -45,13 +50,16 @@ class SessionGraphSchema(strawberry.Schema):
 def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     limits = limits or QueryLimits()
     extensions: list[Callable[[], SchemaExtension]] = [
-        ErrorPolicy,
+        partial(ErrorPolicy, suggestions=limits.suggestions),
         partial(ParserCache, maxsize=PARSER_CACHE_SIZE),
         partial(ValidationCache, maxsize=VALIDATION_CACHE_SIZE),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(QueryDepthLimiter, max_depth=limits.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        Authenticate,
     ]
+    if not limits.introspection:
+        extensions.insert(1, DisableIntrospection)
     return SessionGraphSchema(
         query=Query, mutation=Mutation, types=[Session, Customer], extensions=extensions
     )

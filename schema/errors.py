@@ -8,6 +8,7 @@ stack trace or botocore's text. The full error is logged with the same request i
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -22,10 +23,9 @@ from dynamo.errors import (
     is_store_unavailable,
 )
 from resolvers.context import RequestContext
+from resolvers.errors import STORE_UNAVAILABLE_MESSAGE
 
 log = logging.getLogger("sessiongraph.errors")
-
-STORE_UNAVAILABLE_MESSAGE = "the session store is unavailable right now; try again shortly"
 
 
 def _coded(error: GraphQLError, code: str, message: str | None = None) -> GraphQLError:
@@ -65,7 +65,13 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
     return masked
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 class ErrorPolicy(SchemaExtension):
+    def __init__(self, *, suggestions: bool = True) -> None:
+        self.suggestions = suggestions
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
@@ -73,4 +79,8 @@ class ErrorPolicy(SchemaExtension):
             return
         context = self.execution_context.context
         request_id = context.request_id if isinstance(context, RequestContext) else "-"
-        result.errors = [classify(error, request_id) for error in result.errors]
+        errors = [classify(error, request_id) for error in result.errors]
+        if not self.suggestions:
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
+        result.errors = errors

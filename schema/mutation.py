@@ -42,3 +42,12 @@ class Mutation:
     async def logout_all(self, info: Info, customer_id: str | None = None) -> LogoutPayload:
         ended = await mutations.logout_all(info.context, customer_id)
         return LogoutPayload(ended_session_ids=ended)
+
+    @strawberry.mutation(
+        description="Change the bearer's password; every other session of the customer ends."
+    )
+    async def change_password(
+        self, info: Info, current_password: str, new_password: str
+    ) -> LogoutPayload:
+        ended = await mutations.change_password(info.context, current_password, new_password)
+        return LogoutPayload(ended_session_ids=ended)

@@ -2,42 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from schema.build import build_schema
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
 from server.graphql_view import SessionGraphView
+from server.guard import RequestGuard
 from server.services import Services
 from server.settings import Settings
 
 
+class ConfigurationError(RuntimeError):
+    """Settings this server refuses to start with."""
+
+
 def create_app(settings: Settings, services: Services) -> Starlette:
     """The app over already opened `services` (the caller owns them and closes them)."""
+    store_kind = services.connection.kind if services.connection else "external"
+    problems = settings.production_problems(store_kind)
+    if problems:
+        raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
     view = SessionGraphView(
         build_schema(settings.query_limits()),
         services,
         admin_token=settings.admin_token,
+        graphiql=settings.graphiql_enabled,
+        allow_queries_via_get=settings.get_enabled,
+        execution_timeout=settings.execution_timeout_seconds,
     )
 
     async def healthz(request: Request) -> JSONResponse:
-        kind = services.connection.kind if services.connection else "external"
-        return JSONResponse({"status": "ok", "store": kind, "table": services.store.table_name})
+        return JSONResponse({"status": "ok", "store": store_kind})
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if settings.graphiql_enabled:
+        routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
     return Starlette(
-        routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"),
+        routes=routes,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            ),
+            Middleware(
+                RequestGuard,
+                max_body_bytes=settings.max_body_bytes,
+                allowed_origins=settings.cors_origins,
+            ),
         ],
-        lifespan=lifespan,
     )

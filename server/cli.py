@@ -53,6 +53,14 @@ def serve(args: argparse.Namespace) -> int:
     generated = settings.admin_token is None
     if generated:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(32)})
+    store_kind = settings.store
+    if store_kind == "auto":
+        store_kind = "endpoint" if _has_endpoint(settings) else "embedded"
+    problems = settings.production_problems(store_kind)
+    if problems:
+        for problem in problems:
+            print(f"refusing to start in production: {problem}", file=sys.stderr)
+        return 2
     services = open_services(settings)
     try:
         if args.load:

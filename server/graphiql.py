@@ -11,6 +11,7 @@ The versions here are those pinned in package.json; a test checks that they and 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -95,14 +96,19 @@ def assets_installed() -> bool:
 def graphiql_page(graphql_path: str = "/graphql") -> str:
     """The HTML of a GraphiQL page that sends its queries to `graphql_path` (same origin).
 
-    Build it once (at startup) and reuse it: each call without the local assets logs a warning.
+    Cheap enough to call for each request: pages are cached, and while the assets are missing
+    the warning is logged once for each path (and again if VENDOR_DIR changes).
     """
-    local = assets_installed()
+    return _render(graphql_path, VENDOR_DIR, assets_installed())
+
+
+@functools.lru_cache(maxsize=32)
+def _render(graphql_path: str, vendor_dir: Path, local: bool) -> str:
     if not local:
         logger.warning(
             "GraphiQL assets are missing from %s: the GraphiQL page loads them from %s, which "
             "needs internet access; run `make assets` to serve them from this app.",
-            VENDOR_DIR,
+            vendor_dir,
             CDN_BASE,
         )
 

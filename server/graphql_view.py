@@ -1,25 +1,32 @@
-"""The Strawberry ASGI view: builds each request's context and serves GraphiQL's page."""
+"""The Strawberry ASGI view: each request's context, GraphiQL's page, the execution timeout,
+and protocol errors as JSON with an `extensions.code` (Strawberry answers those in plain text)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from dynamo.errors import is_store_unavailable
-from resolvers.auth import resolve_caller
 from resolvers.context import RequestContext
-from resolvers.errors import StoreUnavailable
-from schema.errors import STORE_UNAVAILABLE_MESSAGE
 from server.graphiql import graphiql_page
 from server.services import Services
 
 log = logging.getLogger("sessiongraph")
+
+
+def json_error(status: int, message: str, code: str = "BAD_USER_INPUT") -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+    )
 
 
 class SessionGraphView(GraphQL[RequestContext, None]):
@@ -31,6 +38,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         *,
         graphiql: bool = True,
         allow_queries_via_get: bool = True,
+        execution_timeout: float = 10.0,
     ) -> None:
         super().__init__(
             schema,
@@ -40,32 +48,40 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         )
         self.services = services
         self.admin_token = admin_token
+        self.execution_timeout = execution_timeout
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        services = self.services
-        context = RequestContext(
-            store=services.store,
-            runner=services.runner,
+        return RequestContext(
+            store=self.services.store,
+            runner=self.services.runner,
             admin_token=self.admin_token,
-            request_id=request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex,
+            request_id=uuid.uuid4().hex,
+            authorization=request.headers.get("authorization"),
             client_ip=request.client.host if request.client else None,
             user_agent=(request.headers.get("user-agent") or "")[:512] or None,
         )
-        try:
-            context.caller, context.auth_error = await services.runner.run(
-                resolve_caller,
-                services.store,
-                request.headers.get("authorization"),
-                self.admin_token,
-            )
-        except Exception as exc:
-            if not is_store_unavailable(exc):
-                raise
-            log.warning("store unavailable while authenticating [%s]: %r", context.request_id, exc)
-            context.auth_error = StoreUnavailable(STORE_UNAVAILABLE_MESSAGE)
-        return context
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
+
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+        from strawberry.types.unset import UNSET
+
+        try:
+            async with asyncio.timeout(self.execution_timeout):
+                return await super().run(
+                    request,
+                    context=UNSET if context is None else context,
+                    root_value=UNSET if root_value is None else root_value,
+                )
+        except TimeoutError:
+            log.warning("request over the execution timeout of %ss", self.execution_timeout)
+            return json_error(
+                503,
+                f"the request took longer than the execution timeout of "
+                f"{self.execution_timeout:g} s (SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS)",
+            )
+        except HTTPException as exc:
+            return json_error(exc.status_code, exc.reason)

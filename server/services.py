@@ -51,5 +51,6 @@ def open_services(settings: Settings, clock: Clock | None = None) -> Services:
         table_name=settings.table_name,
         clock=clock or SystemClock(),
         policy=settings.session_policy(),
+        lockout=settings.lockout_policy(),
     )
     return Services(store, BlockingCallRunner(connection.max_concurrency), connection)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from dynamo.store import DEFAULT_TABLE_NAME, SessionPolicy
+from dynamo.store import DEFAULT_TABLE_NAME, LockoutPolicy, SessionPolicy
 from schema.build import QueryLimits
+
+MIN_PRODUCTION_ADMIN_TOKEN = 32
 
 
 class Settings(BaseSettings):
@@ -34,10 +36,74 @@ class Settings(BaseSettings):
     absolute_lifetime_hours: float = Field(12, gt=0)
     max_sessions_per_customer: int | None = Field(None, ge=1)
 
+    failed_login_threshold: int = Field(5, ge=1)
+    failed_login_window_minutes: float = Field(15, gt=0)
+    lockout_minutes: float = Field(1, gt=0, description="first lock; doubles per failure")
+    max_lockout_minutes: float = Field(60, gt=0)
+
     max_depth: int = Field(12, ge=1)
     max_aliases: int = Field(30, ge=0)
     max_tokens: int = Field(2000, ge=10)
+    max_body_bytes: int = Field(65_536, ge=1024)
+    execution_timeout_seconds: float = Field(10, gt=0)
+
+    introspection: bool | None = Field(None, description="default: on, off in production")
+    graphiql: bool | None = Field(None, description="default: on, off in production")
+    allow_get: bool | None = Field(None, description="GET queries; default: on, off in production")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed to call from a browser, comma separated"
+    )
     log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def _default_on(self, value: bool | None) -> bool:
+        return (not self.production) if value is None else value
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self._default_on(self.introspection)
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self._default_on(self.graphiql)
+
+    @property
+    def get_enabled(self) -> bool:
+        return self._default_on(self.allow_get)
+
+    def production_problems(self, store_kind: str) -> list[str]:
+        """Why these settings must not serve production traffic (empty when they may)."""
+        if not self.production:
+            return []
+        problems = []
+        if not self.admin_token or len(self.admin_token) < MIN_PRODUCTION_ADMIN_TOKEN:
+            problems.append(
+                f"SESSIONGRAPH_ADMIN_TOKEN must be set, at least {MIN_PRODUCTION_ADMIN_TOKEN} characters"
+            )
+        if store_kind == "embedded":
+            problems.append(
+                "the embedded in-memory store loses every session on restart: configure "
+                "AWS_ENDPOINT_URL_DYNAMODB, --endpoint-url or --store aws"
+            )
+        return problems
+
+    def lockout_policy(self) -> LockoutPolicy:
+        return LockoutPolicy(
+            threshold=self.failed_login_threshold,
+            window=timedelta(minutes=self.failed_login_window_minutes),
+            base_lock=timedelta(minutes=self.lockout_minutes),
+            max_lock=timedelta(minutes=self.max_lockout_minutes),
+        )
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(
@@ -48,5 +114,9 @@ class Settings(BaseSettings):
 
     def query_limits(self) -> QueryLimits:
         return QueryLimits(
-            max_depth=self.max_depth, max_aliases=self.max_aliases, max_tokens=self.max_tokens
+            max_depth=self.max_depth,
+            max_aliases=self.max_aliases,
+            max_tokens=self.max_tokens,
+            introspection=self.introspection_enabled,
+            suggestions=not self.production,
         )

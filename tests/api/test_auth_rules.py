@@ -6,7 +6,7 @@ caller may not read looks the same as what does not exist: `null`, not an error.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -80,10 +80,9 @@ def ids(connection: dict[str, Any]) -> list[str]:
     return [edge["node"]["sessionId"] for edge in connection["edges"]]
 
 
-def at(minutes: float = 0) -> str:
-    """The clock's start plus `minutes`, as the API writes a DateTime."""
-    moment = datetime(2026, 1, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=minutes)
-    return moment.isoformat()
+def at(clock: ManualClock, minutes: float = 0) -> str:
+    """`minutes` before the clock's now, as the API writes a DateTime."""
+    return (clock.now() - timedelta(minutes=minutes)).isoformat()
 
 
 # anonymous -------------------------------------------------------------------------------
@@ -154,7 +153,7 @@ def test_parent_reads_its_customer(api: Api, clock: ManualClock) -> None:
 
     data = api(CUSTOMER, {"c": "alice", "s": sid_b}, token=token_a).ok()["customer"]
     assert data["customerId"] == "alice"
-    assert data["lastLoginTime"] == at(5)
+    assert data["lastLoginTime"] == at(clock)
     assert ids(data["sessions"]) == [sid_b, sid_a]  # newest first
     assert data["session"] == {"sessionId": sid_b}
 
@@ -389,12 +388,12 @@ def test_admin_reads_any_customer_and_session(api: Api, clock: ManualClock) -> N
     alice = api.admin(CUSTOMER, {"c": "alice", "s": sid_a}).ok()["customer"]
     assert alice == {
         "customerId": "alice",
-        "lastLoginTime": at(0),
+        "lastLoginTime": at(clock, 1),
         "sessions": {"edges": [{"node": {"sessionId": sid_a}}]},
         "session": {"sessionId": sid_a},
     }
     bob = api.admin(CUSTOMER, {"c": "bob", "s": sid_b}).ok()["customer"]
-    assert bob["lastLoginTime"] == at(1)
+    assert bob["lastLoginTime"] == at(clock)
     assert ids(bob["sessions"]) == [sid_b]
     assert api.admin(SESSION, {"s": sid_a}).ok() == {"session": {"sessionId": sid_a}}
     assert api.admin(SESSION, {"s": child_b}).ok() == {"session": {"sessionId": child_b}}
@@ -406,7 +405,7 @@ def test_admin_reads_any_customer_and_session(api: Api, clock: ManualClock) -> N
     assert api.admin(CUSTOMER_ID_ONLY, {"c": "nobody"}).ok() == {"customer": None}
 
 
-def test_admin_logs_in_without_a_password(api: Api) -> None:
+def test_admin_logs_in_without_a_password(api: Api, clock: ManualClock) -> None:
     api.register("alice")
     # An existing customer (SSO).
     data = api.admin(LOGIN_NO_PASSWORD, {"c": "alice"}).ok()["login"]
@@ -422,7 +421,7 @@ def test_admin_logs_in_without_a_password(api: Api) -> None:
     carol = api.admin(CUSTOMER, {"c": "carol", "s": sid}).ok()["customer"]
     assert carol == {
         "customerId": "carol",
-        "lastLoginTime": at(0),
+        "lastLoginTime": at(clock),
         "sessions": {"edges": [{"node": {"sessionId": sid}}]},
         "session": {"sessionId": sid},
     }
@@ -634,8 +633,9 @@ def test_a_child_in_use_dies_with_its_parents_12_hour_lifetime(
 ) -> None:
     api.register("alice")
     token, sid = api.login("alice")
-    clock.advance(timedelta(hours=6))
-    assert alive(api, token, sid)
+    for _ in range(18):  # the parent is used every 20 minutes, up to T0+6h
+        clock.advance(timedelta(minutes=20))
+        assert alive(api, token, sid)
     child_token, cid = api.child(token)  # created 6 h into the parent's 12 h
     for _ in range(17):  # both used every 20 minutes, up to T0+11h40
         clock.advance(timedelta(minutes=20))

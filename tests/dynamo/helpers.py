@@ -16,8 +16,11 @@ from tests.support.calls import CallCounter
 
 
 def sent(calls: CallCounter, operation: str) -> list[dict[str, Any]]:
-    """The request bodies (as dicts) of every `operation` call the counter saw."""
-    return [json.loads(params["body"]) for params in calls.params_of(operation)]
+    """The API parameters (DynamoDB JSON) of every `operation` call the counter saw."""
+    return [
+        json.loads(params["body"]) if "body" in params else params
+        for params in calls.params_of(operation)
+    ]
 
 
 def raw_item(store: Store, key: dict[str, str]) -> Item | None:

@@ -6,7 +6,8 @@
         blocked = block_other_hosts(page)
         text = run_query_in_graphiql(page, "http://127.0.0.1:8000/graphql", "{ __typename }")
 
-Every wait is bounded by `timeout_ms` (default TIMEOUT_MS).
+Call `require_browser()` first: it skips the test when Chromium or GraphiQL's assets are missing,
+or fails it under CI. Every wait is bounded by `timeout_ms` (default TIMEOUT_MS).
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, Route
+
+from server import graphiql
 
 CHROMIUM = Path(os.environ.get("SESSIONGRAPH_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -49,11 +54,27 @@ _RESPONSE_SETTLED = """([responseSelector, buttonSelector]) => {
 }"""
 
 
-def chromium_unavailable_reason() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
+def unavailable_reason() -> str | None:
+    """Why GraphiQL cannot be driven in a browser here, or None when it can."""
     if not CHROMIUM.is_file():
         return f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    if not graphiql.assets_installed():
+        return f"GraphiQL assets not installed in {graphiql.VENDOR_DIR} (run `make assets`)"
     return None
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skips the calling test with `reason`; under CI (CI=true) fails it, since CI must run it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
+def require_browser() -> None:
+    """Skips (or under CI fails) the calling test when unavailable_reason() says why."""
+    reason = unavailable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
 
 
 def launch_browser(playwright: Playwright, *, timeout_ms: float = TIMEOUT_MS) -> Browser:

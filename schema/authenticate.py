@@ -1,0 +1,17 @@
+"""Resolves the caller after parsing and validation, before any field runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from strawberry.extensions import SchemaExtension
+
+from resolvers.context import RequestContext
+
+
+class Authenticate(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, RequestContext):
+            await context.authenticate()
+        yield
