@@ -68,9 +68,9 @@ def serve(args: argparse.Namespace) -> int:
             print(f"loaded {count} items from {args.load}")
         kind = services.connection.kind if services.connection else "?"
         print(f"sessiongraph on the {kind} store, table {settings.table_name}")
-        print(f"GraphiQL and the API: http://{settings.host}:{settings.port}/graphql")
         if generated:
             print(f"admin token (generated for this run): {settings.admin_token}")
+        print(f"GraphiQL and the API: http://{settings.host}:{settings.port}/graphql")
         sys.stdout.flush()
         uvicorn.run(
             create_app(settings, services),
