@@ -19,6 +19,7 @@
 
 # --- GraphiQL's files, from the npm registry at the versions of package-lock.json -----------------
 FROM node:20-slim AS assets
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /build
 COPY package.json package-lock.json ./
 COPY scripts/vendor-graphiql.sh scripts/

@@ -37,7 +37,7 @@ def _free_port() -> int:
 def served() -> Iterator[Served]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONGRAPH_", "AWS_"))}
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -58,7 +58,7 @@ def served() -> Iterator[Served]:
             assert time.monotonic() < deadline, "no banner from sessiongraph serve"
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
                     assert json.load(response) == {"status": "ok", "store": "embedded"}
                 break
             except OSError:
@@ -80,10 +80,10 @@ def _post(url: str, query: str, token: str | None = None) -> dict:
     headers = {"content-type": "application/json"}
     if token:
         headers["authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         url, data=json.dumps({"query": query}).encode(), headers=headers, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
