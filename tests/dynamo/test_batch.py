@@ -6,22 +6,36 @@ from typing import Any
 
 import pytest
 
-from dynamo.batch import batch_delete, batch_get
+from dynamo.batch import batch_delete, batch_get, batch_put
 from dynamo.errors import UnprocessedError
 from dynamo.keys import customer_key, parent_session_key
 from dynamo.limits import BATCH_RETRY_ATTEMPTS
 from dynamo.sessions import create_session, get_sessions_by_keys
-from dynamo.store import Store
+from dynamo.store import Store, to_attributes
 from tests.dynamo.helpers import hooked, raw_item, sent
 
 NO_SLEEP = lambda seconds: None  # noqa: E731
 
 
 def _make_sessions(store: Store, count: int, customer_id: str = "alice") -> list[dict[str, str]]:
-    return [
-        create_session(store, customer_id, token_hash=f"h{i}", session_id=f"s{i:04d}").key
-        for i in range(count)
-    ]
+    """`count` live parent sessions, written in BatchWriteItem pages (cheaper than PutItems)."""
+    keys = [parent_session_key(f"s{i:04d}", customer_id) for i in range(count)]
+    batch_put(
+        store,
+        [
+            to_attributes(
+                {
+                    **key,
+                    "customer_id": customer_id,
+                    "session_state": "active",
+                    "access_token": f"h{i}",
+                }
+            )
+            for i, key in enumerate(keys)
+        ],
+        sleep=NO_SLEEP,
+    )
+    return keys
 
 
 def _sent_keys(calls: Any, store: Store, operation: str = "BatchGetItem") -> list[list[str]]:
@@ -38,7 +52,10 @@ def test_reading_250_sessions_costs_three_batch_gets(store: Store, calls: Any) -
     sessions = get_sessions_by_keys(store, wanted)
     assert calls.counts == {"BatchGetItem": 3}
     assert [len(page) for page in _sent_keys(calls, store)] == [100, 100, 50]
-    assert all(body["RequestItems"][store.table_name]["ConsistentRead"] for body in sent(calls, "BatchGetItem"))
+    assert all(
+        body["RequestItems"][store.table_name]["ConsistentRead"]
+        for body in sent(calls, "BatchGetItem")
+    )
     assert [s.key if s else None for s in sessions] == wanted
     assert [s.access_token_hash for s in sessions if s] == [f"h{i}" for i in reversed(range(250))]
 
@@ -67,7 +84,9 @@ def test_keys_of_other_kinds_read_as_none_from_the_session_reader(store: Store) 
         TableName=store.table_name,
         Item={"PK": {"S": "c#alice"}, "SK": {"S": "c#alice"}, "customer_id": {"S": "alice"}},
     )
-    assert [s is not None for s in get_sessions_by_keys(store, [session, customer_key("alice")])] == [True, False]
+    assert [
+        s is not None for s in get_sessions_by_keys(store, [session, customer_key("alice")])
+    ] == [True, False]
     assert batch_get(store, [customer_key("alice")])[0] == {
         "PK": "c#alice",
         "SK": "c#alice",
@@ -163,7 +182,9 @@ def test_unprocessed_deletes_are_sent_again(store: Store, calls: Any) -> None:
     delays: list[float] = []
     calls.reset()
     with (
-        hooked(store.client, "before-parameter-build.dynamodb.BatchWriteItem", withhold_on_first_call),
+        hooked(
+            store.client, "before-parameter-build.dynamodb.BatchWriteItem", withhold_on_first_call
+        ),
         hooked(store.client, "after-call.dynamodb.BatchWriteItem", report_withheld),
     ):
         batch_delete(store, keys, sleep=delays.append)
@@ -180,7 +201,11 @@ def test_deletes_left_unprocessed_after_every_retry_raise(store: Store, calls: A
     table = store.table_name
 
     def report_rest(parsed: dict[str, Any], **_: Any) -> None:
-        parsed["UnprocessedItems"] = {table: [{"DeleteRequest": {"Key": {"PK": {"S": "suuid#s0002"}, "SK": {"S": "c#alice"}}}}]}
+        parsed["UnprocessedItems"] = {
+            table: [
+                {"DeleteRequest": {"Key": {"PK": {"S": "suuid#s0002"}, "SK": {"S": "c#alice"}}}}
+            ]
+        }
 
     calls.reset()
     with (

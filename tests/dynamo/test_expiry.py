@@ -38,7 +38,8 @@ def _visible(store: Any, parent: ParentSession, child_id: str) -> dict[str, bool
         "by id": get_session_by_session_id(store, sid) is not None,
         "by keys": by_keys[0] is not None,
         "child by keys": get_sessions_by_keys(store, [child_key])[0] is not None,
-        "customer sessions": sid in {s.session_id for s in get_sessions_by_customer_id(store, "alice").records},
+        "customer sessions": sid
+        in {s.session_id for s in get_sessions_by_customer_id(store, "alice").records},
         "customer session": get_session_id_by_customer_id(store, "alice", sid) is not None,
         "child sessions": bool(get_child_sessions_by_session_id(store, sid).records),
         "child": get_child_session(store, sid, child_id) is not None,
@@ -143,8 +144,8 @@ def test_a_closing_session_is_not_touched(store: Any, calls: Any, clock: Any) ->
 def test_the_absolute_lifetime_caps_even_constant_use(store: Any, clock: Any) -> None:
     session: Any = login(store, "alice")
     created = clock.now()
-    while clock.now() < created + LIFETIME - timedelta(minutes=10):
-        clock.advance(timedelta(minutes=10))
+    while clock.now() < created + LIFETIME - timedelta(minutes=20):
+        clock.advance(timedelta(minutes=20))
         current = get_session_by_session_id(store, session.session_id, "alice")
         assert current is not None, f"ended early, at {clock.now() - created}"
         session = touch_session(store, current)
@@ -175,11 +176,3 @@ def test_a_child_never_outlives_its_parents_lifetime(store: Any, clock: Any) -> 
     clock.set(created + LIFETIME)
     assert get_child_session(store, parent.session_id, child.session_id) is None
     assert get_session_by_session_id(store, parent.session_id, "alice") is None
-
-
-def test_a_young_child_of_a_young_parent_gets_the_idle_timeout(store: Any, clock: Any) -> None:
-    parent = login(store, "alice")
-    clock.advance(timedelta(minutes=5))
-    child = create_child_session(store, parent, client="app", token_hash="c")
-    assert child.expires_at == clock.now() + IDLE
-    assert parent.expires_at is not None and child.expires_at > parent.expires_at

@@ -125,9 +125,7 @@ def _operations(store: Any, bad: str) -> dict[str, Callable[[], object]]:
         "get_session_by_session_id(+customer)": lambda: get_session_by_session_id(
             store, bad, "alice"
         ),
-        "get_session_by_session_id(customer)": lambda: get_session_by_session_id(
-            store, "s1", bad
-        ),
+        "get_session_by_session_id(customer)": lambda: get_session_by_session_id(store, "s1", bad),
         "get_child_session(parent)": lambda: get_child_session(store, bad, "k1"),
         "get_child_session(child)": lambda: get_child_session(store, "s1", bad),
         "get_child_sessions_by_session_id": lambda: get_child_sessions_by_session_id(store, bad),

@@ -39,7 +39,11 @@ def test_a_child_session_lives_in_its_parents_partition(store: Any, calls: Any, 
     assert sent(calls, "PutItem")[0]["ConditionExpression"] == "attribute_not_exists(PK)"
     assert child.key == child_session_key(parent.session_id, child.session_id)
     assert (child.parent_session_id, child.customer_id) == (parent.session_id, "alice")
-    assert (child.client, child.state, child.access_token_hash) == ("billing", "active", "child-hash")
+    assert (child.client, child.state, child.access_token_hash) == (
+        "billing",
+        "active",
+        "child-hash",
+    )
     assert child.created_at == clock.now()
     assert child.expires_at == clock.now() + store.policy.idle_timeout
     item = raw_item(store, child.key)
@@ -92,8 +96,7 @@ def test_an_interrupted_logout_leaves_the_parent_closing_and_is_finished_by_a_re
 ) -> None:
     parent = login(store, "alice")
     children = [
-        create_child_session(store, parent, client=f"app{i}", token_hash=f"c{i}")
-        for i in range(3)
+        create_child_session(store, parent, client=f"app{i}", token_hash=f"c{i}") for i in range(3)
     ]
     failures: list[str] = []
 

@@ -20,7 +20,9 @@ def test_the_table_has_the_model_keys_and_the_inverse_gsi(store: Any) -> None:
         {"AttributeName": "PK", "KeyType": "HASH"},
         {"AttributeName": "SK", "KeyType": "RANGE"},
     ]
-    assert sorted((a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]) == [
+    assert sorted(
+        (a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]
+    ) == [
         ("PK", "S"),
         ("SK", "S"),
     ]

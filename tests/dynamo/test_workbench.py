@@ -101,7 +101,10 @@ def test_customer_reads_of_a_foreign_table(sample: Any) -> None:
     assert page.has_next_page is False
     assert get_session_id_by_customer_id(sample, "PQR", "c09lk8jj") is not None
     assert get_session_id_by_customer_id(sample, "MNO", "c09lk8jj") is None
-    keys = [{"PK": "suuid#d55gh3ff", "SK": "c#STU"}, {"PK": "suuid#a81kq2zz", "SK": "child#suuid#zx90cv12"}]
+    keys = [
+        {"PK": "suuid#d55gh3ff", "SK": "c#STU"},
+        {"PK": "suuid#a81kq2zz", "SK": "child#suuid#zx90cv12"},
+    ]
     found = get_sessions_by_keys(sample, keys)
     assert [r.session_id if r else None for r in found] == ["d55gh3ff", "zx90cv12"]
 

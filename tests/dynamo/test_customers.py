@@ -1,0 +1,79 @@
+"""The customer item: registration, the last login, and reading customers in a batch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from dynamo.customers import (
+    get_customer,
+    get_customers,
+    record_login,
+    register_customer,
+    set_password_hash,
+)
+from dynamo.errors import ConflictError, NotFoundError
+from dynamo.keys import customer_key
+from tests.dynamo.helpers import raw_item
+
+
+def test_register_then_read_a_customer(store: Any, clock: Any) -> None:
+    created = register_customer(store, "alice", "hash-1")
+    assert (created.customer_id, created.password_hash) == ("alice", "hash-1")
+    assert created.created_at == clock.now()
+    assert created.last_login_time is None
+    assert get_customer(store, "alice") == created
+    assert get_customer(store, "bob") is None
+
+
+def test_registering_twice_is_a_conflict_that_keeps_the_password(store: Any) -> None:
+    register_customer(store, "alice", "hash-1")
+    with pytest.raises(ConflictError, match="alice"):
+        register_customer(store, "alice", "hash-2")
+    customer = get_customer(store, "alice")
+    assert customer is not None and customer.password_hash == "hash-1"
+
+
+def test_an_sso_only_customer_may_be_given_a_password(store: Any, clock: Any) -> None:
+    first_login = clock.now()
+    record_login(store, "alice", first_login)
+    clock.advance(timedelta(days=1))
+    registered = register_customer(store, "alice", "hash-1")
+    assert registered.password_hash == "hash-1"
+    assert registered.created_at == first_login  # kept from the first login
+    assert registered.last_login_time == first_login
+
+
+def test_record_login_moves_the_last_login_and_keeps_created_at(store: Any, clock: Any) -> None:
+    register_customer(store, "alice", "hash-1")
+    created = clock.now()
+    clock.advance(timedelta(hours=2))
+    record_login(store, "alice", clock.now())
+    customer = get_customer(store, "alice")
+    assert customer is not None
+    assert (customer.created_at, customer.last_login_time) == (created, clock.now())
+    assert customer.password_hash == "hash-1"
+    item = raw_item(store, customer_key("alice"))
+    assert item is not None and "expires_at" not in item
+
+
+def test_set_password_hash_needs_an_existing_customer(store: Any) -> None:
+    register_customer(store, "alice", "hash-1")
+    set_password_hash(store, "alice", "hash-2")
+    customer = get_customer(store, "alice")
+    assert customer is not None and customer.password_hash == "hash-2"
+    missing = (NotFoundError, store.client.exceptions.ConditionalCheckFailedException)
+    with pytest.raises(missing):
+        set_password_hash(store, "nobody", "hash")
+    assert get_customer(store, "nobody") is None
+
+
+def test_get_customers_reads_in_one_batch_in_order(store: Any, calls: Any) -> None:
+    for name in ("alice", "bob"):
+        register_customer(store, name, f"hash-{name}")
+    calls.reset()
+    found = get_customers(store, ["bob", "nobody", "alice", "bob"])
+    assert calls.counts == {"BatchGetItem": 1}
+    assert [c.customer_id if c else None for c in found] == ["bob", None, "alice", "bob"]
