@@ -11,7 +11,7 @@ import dataclasses
 from datetime import datetime
 
 from dynamo.batch import batch_delete
-from dynamo.errors import ConflictError, NotFoundError
+from dynamo.errors import NotFoundError
 from dynamo.expiry import absolute_deadline, needs_touch, session_deadline
 from dynamo.keys import (
     CHILD_SK_PREFIX,
@@ -28,6 +28,7 @@ from dynamo.sessions import (
     get_session_by_session_id,
     list_all_sessions_of_customer,
     new_session_id,
+    put_new_item,
 )
 from dynamo.store import Store, from_attributes, to_attributes
 from dynamo.timefmt import to_epoch, to_iso
@@ -36,7 +37,14 @@ Key = dict[str, str]
 
 
 def parent_deadline_cap(parent: ParentSession, store: Store) -> datetime | None:
-    """A child never outlives its parent: its deadline is capped by the parent's lifetime."""
+    """A child never outlives its parent: its deadline is capped by the parent's current one.
+
+    A parent's deadline only moves later (use slides it, up to its lifetime), so a child
+    whose `expires_at` was capped at its last write expires no later than its parent, and
+    TTL takes the children of an idle parent too.
+    """
+    if parent.expires_at is not None:
+        return parent.expires_at
     return absolute_deadline(parent.created_at, store.policy) if parent.created_at else None
 
 
@@ -69,14 +77,7 @@ def create_child_session(
         ),
         "parent_session_state": "active",
     }
-    try:
-        store.client.put_item(
-            TableName=store.table_name,
-            Item=to_attributes(item),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-    except store.client.exceptions.ConditionalCheckFailedException as exc:
-        raise ConflictError(f"child session {child_id} exists already") from exc
+    put_new_item(store, item, f"child session {child_id}")
     # Without a transaction the parent may have been logged out between our check and the
     # write; read it again (strongly) and take the child back if so.
     current = get_session_by_session_id(store, parent.session_id, parent.customer_id)

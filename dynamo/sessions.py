@@ -55,6 +55,26 @@ def _live(store: Store, item: Item | None) -> Item | None:
     return None if item is None or is_expired(item, store.clock.now()) else item
 
 
+def get_live_item(store: Store, key: Key) -> Item | None:
+    """GetItem, strongly consistent; an expired item reads as absent."""
+    item = store.client.get_item(
+        TableName=store.table_name, Key=to_attributes(key), ConsistentRead=True
+    ).get("Item")
+    return _live(store, from_attributes(item) if item else None)
+
+
+def put_new_item(store: Store, item: Item, what: str) -> None:
+    """PutItem that never overwrites: an existing key is a `ConflictError`."""
+    try:
+        store.client.put_item(
+            TableName=store.table_name,
+            Item=to_attributes(item),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except store.client.exceptions.ConditionalCheckFailedException as exc:
+        raise ConflictError(f"{what} exists already") from exc
+
+
 # createSession ---------------------------------------------------------------------------
 
 
@@ -85,14 +105,7 @@ def create_session(
         "ip_address": ip_address,
         "user_agent": user_agent,
     }
-    try:
-        store.client.put_item(
-            TableName=store.table_name,
-            Item=to_attributes(item),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-    except store.client.exceptions.ConditionalCheckFailedException as exc:
-        raise ConflictError(f"session {session_id} exists already") from exc
+    put_new_item(store, item, f"session {session_id}")
     parent = as_parent(from_attributes(to_attributes(item)))
     assert parent is not None
     return parent
@@ -106,12 +119,7 @@ def get_session_by_session_id(
 ) -> ParentSession | None:
     """GetItem when the customer is known (the full key), else a Query on the partition."""
     if customer_id is not None:
-        item = store.client.get_item(
-            TableName=store.table_name,
-            Key=to_attributes(parent_session_key(session_id, customer_id)),
-            ConsistentRead=True,
-        ).get("Item")
-        found = _live(store, from_attributes(item) if item else None)
+        found = get_live_item(store, parent_session_key(session_id, customer_id))
         return as_parent(found) if found else None
     response = store.client.query(
         TableName=store.table_name,
@@ -141,12 +149,7 @@ def get_sessions_by_keys(
 def get_child_session(
     store: Store, parent_session_id: str, child_session_id: str
 ) -> ChildSession | None:
-    item = store.client.get_item(
-        TableName=store.table_name,
-        Key=to_attributes(child_session_key(parent_session_id, child_session_id)),
-        ConsistentRead=True,
-    ).get("Item")
-    found = _live(store, from_attributes(item) if item else None)
+    found = get_live_item(store, child_session_key(parent_session_id, child_session_id))
     return as_child(found) if found else None
 
 

@@ -11,10 +11,10 @@ from dynamo.errors import InvalidIdError
 from dynamo.keys import child_session_key, parent_session_key, validate_id
 from dynamo.records import ChildSession, ParentSession
 from resolvers.access import can_read_session
-from resolvers.caller import Admin
 from resolvers.context import RequestContext
 from resolvers.customers import customer
 from resolvers.errors import BadUserInput
+from resolvers.sessions import with_live_parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,6 @@ async def node(ctx: RequestContext, global_id: str) -> ParentSession | ChildSess
     kind, first, second = ref.ids
     key = parent_session_key(first, second) if kind == "p" else child_session_key(first, second)
     found = await ctx.loaders.session_by_key.load((key["PK"], key["SK"]))
-    if isinstance(found, ChildSession) and found.customer_id is None:
-        return found if isinstance(caller, Admin) else None  # foreign child: owner unknown
+    if isinstance(found, ChildSession):
+        found = await with_live_parent(ctx, found)
     return found if found is not None and can_read_session(caller, found) else None

@@ -33,10 +33,20 @@ async def session_by_id(ctx: RequestContext, session_id: str) -> AnySession | No
     if parent is not None:
         return _visible(ctx, parent)
     child = await ctx.loaders.child_session_by_id.load(session_id)
-    if child is not None and child.customer_id is None:
-        owner = await ctx.loaders.parent_session_by_id.load(child.parent_session_id)
-        child = dataclasses.replace(child, customer_id=owner.customer_id) if owner else None
-    return _visible(ctx, child)
+    return _visible(ctx, await with_live_parent(ctx, child))
+
+
+async def with_live_parent(ctx: RequestContext, child: ChildSession | None) -> ChildSession | None:
+    """The child if its parent is alive (a child never outlives its parent), with the
+    customer filled in from the parent for child items written without one."""
+    if child is None:
+        return None
+    owner = await load_parent(ctx, child)
+    if owner is None or owner.state != "active":
+        return None
+    if child.customer_id is None:
+        child = dataclasses.replace(child, customer_id=owner.customer_id)
+    return child
 
 
 async def session_by_child_session_id(
@@ -45,10 +55,10 @@ async def session_by_child_session_id(
     validate_id(child_session_id, "childSessionId")
     ctx.require_caller()
     child = await ctx.loaders.child_session_by_id.load(child_session_id)
-    if child is None:
-        return None
-    parent = await load_parent(ctx, child)
-    visible = _visible(ctx, parent)
+    if _visible(ctx, await with_live_parent(ctx, child)) is None:
+        return None  # asking about a child one may not read says nothing about it
+    assert child is not None
+    visible = _visible(ctx, await load_parent(ctx, child))
     return visible if isinstance(visible, ParentSession) else None
 
 
