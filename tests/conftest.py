@@ -74,7 +74,9 @@ def table_name(backend: str) -> str:
 
 
 @pytest.fixture
-def store(dynamodb_client: Any, table_name: str, clock: ManualClock, policy: SessionPolicy) -> Iterator[Store]:
+def store(
+    dynamodb_client: Any, table_name: str, clock: ManualClock, policy: SessionPolicy
+) -> Iterator[Store]:
     """A fresh `session_store` table on the backend under test, with a manual clock."""
     create_table(dynamodb_client, table_name)
     yield Store(client=dynamodb_client, table_name=table_name, clock=clock, policy=policy)
