@@ -90,3 +90,22 @@ def connect_embedded(table_name: str) -> Connection:
     client = boto3.client("dynamodb", region_name=_region(), config=client_config(1))
     create_table(client, table_name)
     return Connection(client=client, kind="embedded", max_concurrency=1, _mock=mock)
+
+
+def connect(
+    kind: Literal["auto", "embedded", "endpoint", "aws"] = "auto",
+    *,
+    endpoint_url: str | None = None,
+    table_name: str,
+    pool_size: int = 32,
+) -> Connection:
+    """The one way in: `auto` is the endpoint when one is configured (argument or
+    `AWS_ENDPOINT_URL_DYNAMODB`), else the embedded store (with the table created)."""
+    if kind == "auto":
+        configured = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        kind = "endpoint" if configured else "embedded"
+    if kind == "embedded":
+        return connect_embedded(table_name)
+    if kind == "endpoint":
+        return connect_endpoint(endpoint_url, pool_size=pool_size)
+    return connect_endpoint(None, pool_size=pool_size, use_aws=True)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from dynamo.clock import Clock, SystemClock
-from dynamo.connect import Connection, connect_embedded, connect_endpoint
+from dynamo.connect import Connection, connect
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from dynamo.table import create_table
@@ -28,18 +28,12 @@ class Services:
 
 
 def open_connection(settings: Settings) -> Connection:
-    """The store the settings name: `auto` is an endpoint when one is configured, else embedded."""
-    import os
-
-    kind = settings.store
-    if kind == "auto":
-        configured = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-        kind = "endpoint" if configured else "embedded"
-    if kind == "embedded":
-        return connect_embedded(settings.table_name)
-    if kind == "endpoint":
-        return connect_endpoint(settings.endpoint_url, pool_size=settings.pool_size)
-    return connect_endpoint(None, pool_size=settings.pool_size, use_aws=True)
+    return connect(
+        settings.store,
+        endpoint_url=settings.endpoint_url,
+        table_name=settings.table_name,
+        pool_size=settings.pool_size,
+    )
 
 
 def open_services(settings: Settings, clock: Clock | None = None) -> Services:

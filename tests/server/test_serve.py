@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.conftest import SAMPLE_MODEL
 from tests.support import browser
 
 STARTUP_TIMEOUT = 60.0
@@ -35,10 +36,19 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def served_with_sample() -> Iterator[Served]:
+    yield from _serve("--load", str(SAMPLE_MODEL))
+
+
+def _serve(*extra: str) -> Iterator[Served]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONGRAPH_", "AWS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
@@ -123,3 +133,17 @@ def test_graphiql_runs_a_login_with_no_internet(served):
         "data": {"login": {"session": {"customer": {"customerId": "gina"}, "state": "ACTIVE"}}}
     }
     assert blocked == []  # nothing was fetched from anywhere but the app itself
+
+
+def test_serve_load_seeds_the_embedded_store(served_with_sample):
+    result = _post(
+        served_with_sample.url,
+        '{ customer(customerId: "MNO") { lastLoginTime sessions { edges { node { sessionId } } } } }',
+        served_with_sample.admin_token,
+    )
+    customer = result["data"]["customer"]
+    assert customer["lastLoginTime"] == "2024-02-03T08:15:00+00:00"
+    assert {e["node"]["sessionId"] for e in customer["sessions"]["edges"]} == {
+        "a81kq2zz",
+        "b77tr5ee",
+    }

@@ -1,0 +1,57 @@
+"""The `sessiongraph` commands that do not serve: schema, create-table, load."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.cli import main
+from tests.conftest import SAMPLE_MODEL
+
+
+def test_schema_prints_the_contract(capsys):
+    assert main(["schema"]) == 0
+    sdl = capsys.readouterr().out
+    for line in (
+        "interface Node",
+        "type Customer implements Node",
+        "sessionByChildSessionId(childSessionId: String!): Session",
+        "logoutAll(customerId: String = null): LogoutPayload!",
+        "enum SessionState",
+    ):
+        assert line in sdl
+
+
+@pytest.mark.dynamodb_local
+def test_create_table_then_load_on_an_endpoint(dynamodb_local_server, capsys):
+    url = dynamodb_local_server.endpoint_url
+    args = ["--endpoint-url", url, "--table-name", "cli_table"]
+    assert main(["create-table", *args]) == 0
+    assert main(["create-table", *args]) == 0  # idempotent
+    assert main(["load", *args, str(SAMPLE_MODEL)]) == 0
+    out = capsys.readouterr().out
+    assert "table cli_table created" in out
+    assert "table cli_table exists already" in out
+    assert "loaded 8 items into cli_table" in out
+    client = dynamodb_local_server.client()
+    index = client.describe_table(TableName="cli_table")["Table"]["GlobalSecondaryIndexes"][0]
+    assert index["IndexName"] == "GSI1_inverse"
+    assert (
+        client.scan(TableName="cli_table", Select="COUNT")["Count"] == 8
+    )  # a test, not a request path
+    client.delete_table(TableName="cli_table")
+
+
+def test_load_refuses_the_embedded_store(monkeypatch, capsys):
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    monkeypatch.delenv("SESSIONGRAPH_ENDPOINT_URL", raising=False)
+    assert main(["load", str(SAMPLE_MODEL)]) == 2
+    assert "serve --load" in capsys.readouterr().err
+
+
+@pytest.mark.dynamodb_local
+def test_load_reports_a_file_that_is_not_a_model(dynamodb_local_server, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "a model"}')
+    url = dynamodb_local_server.endpoint_url
+    assert main(["load", "--endpoint-url", url, "--table-name", "x", str(bad)]) == 1
+    assert "DataModel" in capsys.readouterr().err
