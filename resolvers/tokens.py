@@ -21,7 +21,8 @@ from dynamo.errors import InvalidIdError
 from dynamo.keys import validate_id
 
 SECRET_BYTES = 32
-MAX_TOKEN_LENGTH = 1024
+MAX_TOKEN_LENGTH = 4096
+"""Room for three 128-character ids of 4-byte characters, JSON- and base64-encoded."""
 
 
 @dataclass(frozen=True, slots=True)

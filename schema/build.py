@@ -9,11 +9,10 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -21,7 +20,7 @@ from strawberry.types import ExecutionContext
 
 from schema.authenticate import Authenticate
 from schema.customer import Customer
-from schema.errors import ErrorPolicy
+from schema.limits import ArgumentGuard, query_limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.session import Session
@@ -36,26 +35,27 @@ class QueryLimits:
     max_aliases: int = 30
     max_tokens: int = 2000
     introspection: bool = True
-    suggestions: bool = True
-    """"Did you mean ...?" in validation errors (they spell out the schema)."""
 
 
 class SessionGraphSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Logging is `ErrorPolicy`'s: it knows which errors are expected and the request id."""
+        """Logging is `schema.errors.ErrorPolicy`'s, which the view applies to every result:
+        it knows which errors are expected and the request id."""
 
 
 def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     limits = limits or QueryLimits()
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(ErrorPolicy, suggestions=limits.suggestions),
         partial(ParserCache, maxsize=PARSER_CACHE_SIZE),
         partial(ValidationCache, maxsize=VALIDATION_CACHE_SIZE),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(
+            AddValidationRules,
+            [query_limits_rule(max_depth=limits.max_depth, max_aliases=limits.max_aliases)],
+        ),
+        ArgumentGuard,
         Authenticate,
     ]
     if not limits.introspection:

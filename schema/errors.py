@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from dynamo.errors import (
     ConflictError,
@@ -22,7 +21,6 @@ from dynamo.errors import (
     NotFoundError,
     is_store_unavailable,
 )
-from resolvers.context import RequestContext
 from resolvers.errors import STORE_UNAVAILABLE_MESSAGE
 
 log = logging.getLogger("sessiongraph.errors")
@@ -68,19 +66,16 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
-class ErrorPolicy(SchemaExtension):
-    def __init__(self, *, suggestions: bool = True) -> None:
-        self.suggestions = suggestions
+@dataclass(frozen=True, slots=True)
+class ErrorPolicy:
+    """Applied by the HTTP view to every result, whichever stage the errors came from
+    (parsing, validation, the hooks before execution, or the resolvers)."""
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        context = self.execution_context.context
-        request_id = context.request_id if isinstance(context, RequestContext) else "-"
-        errors = [classify(error, request_id) for error in result.errors]
+    suggestions: bool = True
+
+    def apply(self, errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+        coded = [classify(error, request_id) for error in errors]
         if not self.suggestions:
-            for error in errors:
+            for error in coded:
                 error.message = _SUGGESTION.sub("", error.message)
-        result.errors = errors
+        return coded

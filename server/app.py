@@ -34,6 +34,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         graphiql=settings.graphiql_enabled,
         allow_queries_via_get=settings.get_enabled,
         execution_timeout=settings.execution_timeout_seconds,
+        suggestions=not settings.production,
     )
 
     async def healthz(request: Request) -> JSONResponse:

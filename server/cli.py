@@ -50,9 +50,6 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.create_table:
         settings = settings.model_copy(update={"create_table": True})
-    generated = settings.admin_token is None
-    if generated:
-        settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(32)})
     store_kind = settings.store
     if store_kind == "auto":
         store_kind = "endpoint" if _has_endpoint(settings) else "embedded"
@@ -61,6 +58,9 @@ def serve(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"refusing to start in production: {problem}", file=sys.stderr)
         return 2
+    generated = settings.admin_token is None
+    if generated:
+        settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(32)})
     services = open_services(settings)
     try:
         if args.load:

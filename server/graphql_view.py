@@ -14,8 +14,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from resolvers.context import RequestContext
+from schema.errors import ErrorPolicy
 from server.graphiql import graphiql_page
 from server.services import Services
 
@@ -39,6 +42,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         graphiql: bool = True,
         allow_queries_via_get: bool = True,
         execution_timeout: float = 10.0,
+        suggestions: bool = True,
     ) -> None:
         super().__init__(
             schema,
@@ -49,19 +53,30 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self.services = services
         self.admin_token = admin_token
         self.execution_timeout = execution_timeout
+        self.error_policy = ErrorPolicy(suggestions=suggestions)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
+        request_id = uuid.uuid4().hex
+        request.state.request_id = request_id
         return RequestContext(
             store=self.services.store,
             runner=self.services.runner,
             admin_token=self.admin_token,
-            request_id=uuid.uuid4().hex,
+            request_id=request_id,
             authorization=request.headers.get("authorization"),
             client_ip=request.client.host if request.client else None,
             user_agent=(request.headers.get("user-agent") or "")[:512] or None,
         )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors:
+            request_id = getattr(request.state, "request_id", "-")
+            result.errors = self.error_policy.apply(result.errors, request_id)
+        return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))

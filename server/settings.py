@@ -118,5 +118,4 @@ class Settings(BaseSettings):
             max_aliases=self.max_aliases,
             max_tokens=self.max_tokens,
             introspection=self.introspection_enabled,
-            suggestions=not self.production,
         )

@@ -138,13 +138,6 @@ def test_an_unexpected_dynamodb_error_in_a_resolver_is_masked(api, store, caplog
     _assert_masked(result, caplog, {"session": None})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unexpected exception while the caller is looked up (Authenticate.on_execute) "
-    "is not masked: the body is {'data': None, 'errors': [{'message': 'secret botocore "
-    "detail'}]}: the exception's own text, no extensions.code, no request id, and nothing "
-    "is logged",
-)
 def test_an_unexpected_exception_in_the_token_lookup_is_masked(api, alice, store, caplog):
     token, _ = alice
     _inject(store, "before-call.dynamodb.GetItem", _crash)
@@ -153,12 +146,6 @@ def test_an_unexpected_exception_in_the_token_lookup_is_masked(api, alice, store
     _assert_masked(result, caplog, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a DynamoDB ValidationException while the caller is looked up reaches the client "
-    "as botocore's text: 'An error occurred (ValidationException) when calling the GetItem "
-    "operation: ...', with no extensions.code, and nothing is logged",
-)
 def test_an_unexpected_dynamodb_error_in_the_token_lookup_is_masked(api, alice, store, caplog):
     token, _ = alice
     _inject(store, "before-call.dynamodb.GetItem", _invalid)
@@ -167,11 +154,6 @@ def test_an_unexpected_dynamodb_error_in_the_token_lookup_is_masked(api, alice, 
     _assert_masked(result, caplog, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="syntax errors leave without extensions.code ({'message': 'Syntax Error: Expected "
-    "Name, found <EOF>.', 'locations': [...]}): DESIGN.md section 5 says every error carries one",
-)
 def test_a_syntax_error_is_bad_user_input(api, calls):
     calls.reset()
     result = api("{ viewer { ")
