@@ -92,6 +92,17 @@ def connect_embedded(table_name: str) -> Connection:
     return Connection(client=client, kind="embedded", max_concurrency=1, _mock=mock)
 
 
+def resolve_kind(
+    kind: Literal["auto", "embedded", "endpoint", "aws"], endpoint_url: str | None = None
+) -> StoreKind:
+    """`auto` is the endpoint when one is configured (argument or `AWS_ENDPOINT_URL_DYNAMODB`),
+    else the embedded store; any other kind is itself."""
+    if kind != "auto":
+        return kind
+    configured = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    return "endpoint" if configured else "embedded"
+
+
 def connect(
     kind: Literal["auto", "embedded", "endpoint", "aws"] = "auto",
     *,
@@ -99,11 +110,8 @@ def connect(
     table_name: str,
     pool_size: int = 32,
 ) -> Connection:
-    """The one way in: `auto` is the endpoint when one is configured (argument or
-    `AWS_ENDPOINT_URL_DYNAMODB`), else the embedded store (with the table created)."""
-    if kind == "auto":
-        configured = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-        kind = "endpoint" if configured else "embedded"
+    """The one way in: the store `resolve_kind` names (the embedded one with the table created)."""
+    kind = resolve_kind(kind, endpoint_url)
     if kind == "embedded":
         return connect_embedded(table_name)
     if kind == "endpoint":

@@ -10,34 +10,28 @@ from dynamo.batch import batch_get
 from dynamo.errors import ConflictError
 from dynamo.keys import customer_key
 from dynamo.records import Customer, record_from_item
+from dynamo.sessions import get_sessions_by_customer_id, put_new_item
 from dynamo.store import Store, from_attributes, to_attributes
 from dynamo.timefmt import to_epoch, to_iso
 
 
 def register_customer(store: Store, customer_id: str, password_hash: str) -> Customer:
-    """Create the customer item with a password hash.
+    """Create the customer item with a password hash; only ever a new customer.
 
-    A customer item without a password (written by a passwordless SSO login) may be given one;
-    an item that has a password already is a conflict.
+    An existing customer item (with or without a password: an SSO-only customer has none)
+    is a conflict, and so is a customer id that already has sessions in a table written by
+    others (no customer item): registering must never take over someone's account.
     """
-    key = customer_key(customer_id)
-    now = to_iso(store.clock.now())
-    try:
-        response = store.client.update_item(
-            TableName=store.table_name,
-            Key=to_attributes(key),
-            UpdateExpression=(
-                "SET password_hash = :h, customer_id = :c, created_at = if_not_exists(created_at, :t)"
-            ),
-            ConditionExpression="attribute_not_exists(password_hash)",
-            ExpressionAttributeValues=to_attributes(
-                {":h": password_hash, ":c": customer_id, ":t": now}
-            ),
-            ReturnValues="ALL_NEW",
-        )
-    except store.client.exceptions.ConditionalCheckFailedException as exc:
-        raise ConflictError(f"customer {customer_id} is registered already") from exc
-    record = record_from_item(from_attributes(response.get("Attributes", {})))
+    if get_sessions_by_customer_id(store, customer_id, first=1).records:
+        raise ConflictError(f"customer {customer_id} exists already")
+    item = {
+        **customer_key(customer_id),
+        "customer_id": customer_id,
+        "password_hash": password_hash,
+        "created_at": to_iso(store.clock.now()),
+    }
+    put_new_item(store, item, f"customer {customer_id}")
+    record = record_from_item(item)
     assert isinstance(record, Customer)
     return record
 
@@ -70,16 +64,6 @@ def record_login(store: Store, customer_id: str, at: datetime) -> None:
             " REMOVE failed_logins, failed_since, locked_until"
         ),
         ExpressionAttributeValues=to_attributes({":t": to_iso(at), ":c": customer_id}),
-    )
-
-
-def set_password_hash(store: Store, customer_id: str, password_hash: str) -> None:
-    store.client.update_item(
-        TableName=store.table_name,
-        Key=to_attributes(customer_key(customer_id)),
-        UpdateExpression="SET password_hash = :h",
-        ConditionExpression="attribute_exists(PK)",
-        ExpressionAttributeValues=to_attributes({":h": password_hash}),
     )
 
 
@@ -133,3 +117,36 @@ def record_failed_login(store: Store, customer_id: str) -> Customer | None:
 
 def is_locked(customer: Customer, now: datetime) -> bool:
     return customer.locked_until is not None and customer.locked_until > now
+
+
+def revoke_sessions(
+    store: Store,
+    customer_id: str,
+    moment: datetime,
+    *,
+    keep_session_id: str | None = None,
+    password_hash: str | None = None,
+) -> None:
+    """Every session of the customer created up to `moment` stops working at once (but
+    `keep_session_id`), in one write that also sets a new password hash if given.
+
+    The GSI that lists a customer's sessions is eventually consistent: a session made a
+    moment ago may not be listed yet, so deleting what the GSI lists is not enough. The
+    mark on the customer item is read with the session at every authentication.
+    """
+    values: dict[str, object] = {":t": to_iso(moment), ":c": customer_id}
+    update = "SET sessions_valid_after = :t, customer_id = :c"
+    if keep_session_id is not None:
+        update += ", sessions_kept_id = :k"
+        values[":k"] = keep_session_id
+    else:
+        update += " REMOVE sessions_kept_id"
+    if password_hash is not None:
+        update = update.replace("SET ", "SET password_hash = :h, ", 1)
+        values[":h"] = password_hash
+    store.client.update_item(
+        TableName=store.table_name,
+        Key=to_attributes(customer_key(customer_id)),
+        UpdateExpression=update,
+        ExpressionAttributeValues=to_attributes(values),
+    )

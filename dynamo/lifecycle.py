@@ -142,12 +142,7 @@ def expire_session(store: Store, session_id: str, customer_id: str) -> list[str]
     children = _child_keys(store, session_id, None if parent_found else customer_id)
     batch_delete(store, children)
     store.client.delete_item(TableName=store.table_name, Key=to_attributes(key))
-    ended = [session_id] if parent_found else []
-    for child in children:
-        parsed = parse_key(child["PK"], child["SK"])
-        if parsed is not None and parsed.session_id is not None:
-            ended.append(parsed.session_id)
-    return ended
+    return ([session_id] if parent_found else []) + _session_ids(children)
 
 
 def _child_keys(store: Store, session_id: str, owner: str | None = None) -> list[Key]:
@@ -173,14 +168,31 @@ def expire_child_session(store: Store, parent_session_id: str, child_session_id:
 
 
 def expire_customer_sessions(
-    store: Store, customer_id: str, *, keep_session_id: str | None = None
+    store: Store, customer_id: str, *, keep: ParentSession | None = None
 ) -> list[str]:
-    """logoutAll: end every session of a customer (but `keep_session_id`, if given)."""
+    """Delete every session of a customer that the GSI lists, but `keep` (its children go).
+
+    The GSI may not list a session made a moment ago: callers revoke first
+    (`dynamo.customers.revoke_sessions`), which covers those; this removes the items.
+    """
     ended: list[str] = []
+    if keep is not None:
+        children = _child_keys(store, keep.session_id)
+        batch_delete(store, children)
+        ended.extend(_session_ids(children))
     for session in list_all_sessions_of_customer(store, customer_id):
-        if session.session_id != keep_session_id:
+        if keep is None or session.session_id != keep.session_id:
             ended.extend(expire_session(store, session.session_id, customer_id))
     return ended
+
+
+def _session_ids(keys: list[Key]) -> list[str]:
+    ids = []
+    for key in keys:
+        parsed = parse_key(key["PK"], key["SK"])
+        if parsed is not None and parsed.session_id is not None:
+            ids.append(parsed.session_id)
+    return ids
 
 
 def enforce_session_cap(store: Store, customer_id: str) -> list[str]:

@@ -78,6 +78,18 @@ class Customer:
     """Failed password logins in the window that started at `failed_since`."""
     failed_since: datetime | None = None
     locked_until: datetime | None = None
+    sessions_valid_after: datetime | None = None
+    """logoutAll and changePassword revoke every session created up to this moment..."""
+    sessions_kept_id: str | None = None
+    """...but this one (the parent session that changed the password)."""
+
+    def revoked(self, session: SessionRecord) -> bool:
+        """Revoked by a logoutAll or password change, even if the GSI has not listed it yet."""
+        if self.sessions_valid_after is None:
+            return False
+        if not session.is_child and session.session_id == self.sessions_kept_id:
+            return False
+        return session.created_at is None or session.created_at <= self.sessions_valid_after
 
 
 AnyRecord = ParentSession | ChildSession | Customer
@@ -109,6 +121,8 @@ def _customer(item: Item, parsed: ParsedKey) -> Customer:
         failed_logins=int(failed) if isinstance(failed, (int, Decimal)) else 0,
         failed_since=parse_epoch(item.get("failed_since")),
         locked_until=parse_epoch(item.get("locked_until")),
+        sessions_valid_after=parse_iso(item.get("sessions_valid_after")),
+        sessions_kept_id=_text(item.get("sessions_kept_id")),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from uuid6 import uuid7
@@ -29,7 +30,14 @@ from dynamo.keys import (
     validate_id,
 )
 from dynamo.query import KeyQuery, Page, query_all, query_page
-from dynamo.records import ChildSession, Item, ParentSession, is_expired, record_from_item
+from dynamo.records import (
+    AnyRecord,
+    ChildSession,
+    Item,
+    ParentSession,
+    is_expired,
+    record_from_item,
+)
 from dynamo.store import Store, from_attributes, to_attributes
 from dynamo.timefmt import parse_iso, to_epoch, to_iso
 
@@ -106,7 +114,7 @@ def create_session(
         "user_agent": user_agent,
     }
     put_new_item(store, item, f"session {session_id}")
-    parent = as_parent(from_attributes(to_attributes(item)))
+    parent = as_parent(item)
     assert parent is not None
     return parent
 
@@ -134,16 +142,24 @@ def get_session_by_session_id(
     return None
 
 
+def get_records_by_keys(store: Store, keys: Sequence[Key]) -> list[AnyRecord | None]:
+    """Any items by full key (BatchGetItem, consistent), in key order; None for a missing
+    or expired one."""
+    records: list[AnyRecord | None] = []
+    for item in batch_get(store, keys):
+        live = _live(store, item)
+        records.append(record_from_item(live) if live else None)
+    return records
+
+
 def get_sessions_by_keys(
     store: Store, keys: Sequence[Key]
 ) -> list[ParentSession | ChildSession | None]:
     """Sessions by full key (BatchGetItem), in key order; None for a missing or expired one."""
-    records: list[ParentSession | ChildSession | None] = []
-    for item in batch_get(store, keys):
-        live = _live(store, item)
-        record = record_from_item(live) if live else None
-        records.append(record if isinstance(record, (ParentSession, ChildSession)) else None)
-    return records
+    return [
+        r if isinstance(r, (ParentSession, ChildSession)) else None
+        for r in get_records_by_keys(store, keys)
+    ]
 
 
 def get_child_session(
@@ -156,6 +172,12 @@ def get_child_session(
 # getChildSessionsBySessionId -------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ChildPage(Page[ChildSession]):
+    parent: ParentSession | None = None
+    """The parent item, when asked for and read in the same Query (first page only)."""
+
+
 def get_child_sessions_by_session_id(
     store: Store,
     session_id: str,
@@ -163,10 +185,13 @@ def get_child_sessions_by_session_id(
     first: int = 20,
     after: str | None = None,
     customer_id: str | None = None,
-) -> Page[ChildSession]:
+    include_parent: bool = False,
+) -> ChildPage:
     """Query `PK = suuid#<id>`, `begins_with(SK, "child#")`, one page.
 
-    `customer_id` (the parent's) fills in child items written without one.
+    `customer_id` (the parent's) fills in child items written without one. With
+    `include_parent`, the first page's Query reads the whole partition instead: the parent
+    item sorts first (`c#` < `child#`), so the same round trip returns it, consistently.
     """
     pk = session_pk(session_id)
     start = (
@@ -174,15 +199,33 @@ def get_child_sessions_by_session_id(
         if after is not None
         else None
     )
+    parents: list[ParentSession] = []
 
     def convert(item: Item) -> ChildSession | None:
-        child = as_child(item)
-        if child is not None and child.customer_id is None and customer_id is not None:
-            child = dataclasses.replace(child, customer_id=customer_id)
-        return child
+        record = record_from_item(item)
+        if isinstance(record, ParentSession):
+            parents.append(record)
+            return None
+        if not isinstance(record, ChildSession):
+            return None
+        if record.customer_id is None and customer_id is not None:
+            record = dataclasses.replace(record, customer_id=customer_id)
+        return record
 
-    query = KeyQuery("PK = :pk AND begins_with(SK, :child)", {":pk": pk, ":child": CHILD_SK_PREFIX})
-    return query_page(store, query, convert, first=first, after=start)
+    if include_parent and start is None:
+        query = KeyQuery("PK = :pk", {":pk": pk})
+    else:
+        query = KeyQuery(
+            "PK = :pk AND begins_with(SK, :child)", {":pk": pk, ":child": CHILD_SK_PREFIX}
+        )
+    page = query_page(store, query, convert, first=first, after=start)
+    return ChildPage(
+        records=page.records,
+        cursors=page.cursors,
+        has_next_page=page.has_next_page,
+        resume_cursor=page.resume_cursor,
+        parent=parents[0] if parents else None,
+    )
 
 
 def _is_child_sk(sk: str) -> bool:
@@ -280,23 +323,24 @@ def get_sessions_by_customer_id(
         if after is not None
         else None
     )
-    query = KeyQuery(
-        "SK = :sk AND begins_with(PK, :s)",
-        {":sk": sk, ":s": SESSION_PREFIX},
-        on_index=True,
-        newest_first=newest_first,
-    )
+    query = _customer_sessions_query(customer_id, newest_first=newest_first)
     return query_page(store, query, as_parent, first=first, after=start)
 
 
 def list_all_sessions_of_customer(store: Store, customer_id: str) -> list[ParentSession]:
     """Every parent session of a customer, live or not yet swept, oldest first (GSI)."""
-    query = KeyQuery(
+    query = _customer_sessions_query(customer_id)
+    return [p for p in (as_parent(i) for i in query_all(store, query)) if p is not None]
+
+
+def _customer_sessions_query(customer_id: str, *, newest_first: bool = False) -> KeyQuery:
+    """The customer's GSI partition, sessions only (not the customer item)."""
+    return KeyQuery(
         "SK = :sk AND begins_with(PK, :s)",
         {":sk": customer_key_part(customer_id), ":s": SESSION_PREFIX},
         on_index=True,
+        newest_first=newest_first,
     )
-    return [p for p in (as_parent(i) for i in query_all(store, query)) if p is not None]
 
 
 def _is_session_pk(pk: str) -> bool:

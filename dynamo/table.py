@@ -72,7 +72,3 @@ def enable_ttl(client: DynamoDBClient, table_name: str) -> None:
         )
     except ClientError as exc:
         log.warning("TTL on %s not enabled (%s): expired items are only hidden", table_name, exc)
-
-
-def delete_table(client: DynamoDBClient, table_name: str) -> None:
-    client.delete_table(TableName=table_name)

@@ -1,17 +1,18 @@
 """Finding the caller from `Authorization: Bearer ...`, once per request.
 
-A session token costs one strongly consistent read: GetItem for a parent, one BatchGetItem
-of the child and its parent for a child (a child never outlives its parent). Never a GSI read.
+A session token costs one strongly consistent BatchGetItem, never a GSI read: the session,
+its parent for a child (a child never outlives its parent), and the customer item, which
+carries the mark that logoutAll and changePassword set to revoke older sessions.
 """
 
 from __future__ import annotations
 
 import hmac
 
-from dynamo.keys import child_session_key, parent_session_key
+from dynamo.keys import child_session_key, customer_key, parent_session_key
 from dynamo.lifecycle import parent_deadline_cap, touch_session
-from dynamo.records import ChildSession, ParentSession
-from dynamo.sessions import get_session_by_session_id, get_sessions_by_keys
+from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.sessions import get_records_by_keys
 from dynamo.store import Store
 from resolvers.caller import Admin, Anonymous, Caller, SessionCaller
 from resolvers.errors import INVALID_TOKEN, ApiError, Unauthenticated
@@ -49,23 +50,25 @@ def find_session_caller(store: Store, token: str) -> SessionCaller | None:
 
 
 def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
-    if key.parent_session_id is None:
-        found = get_session_by_session_id(store, key.session_id, key.customer_id)
-        if found is None or found.state != "active":
+    """One consistent BatchGetItem: the session, its parent (for a child), and the customer
+    item, whose revocation mark (logoutAll, changePassword) the session must postdate."""
+    keys = [
+        customer_key(key.customer_id),
+        parent_session_key(key.parent_session_id or key.session_id, key.customer_id),
+    ]
+    if key.parent_session_id is not None:
+        keys.append(child_session_key(key.parent_session_id, key.session_id))
+    customer, parent, *child = get_records_by_keys(store, keys)
+    if not isinstance(parent, ParentSession) or parent.state != "active":
+        return None
+    session: ParentSession | ChildSession = parent
+    if key.parent_session_id is not None:
+        if not isinstance(child[0], ChildSession) or child[0].state != "active":
             return None
-        return SessionCaller(session=found, parent=found)
-    child, parent = get_sessions_by_keys(
-        store,
-        [
-            child_session_key(key.parent_session_id, key.session_id),
-            parent_session_key(key.parent_session_id, key.customer_id),
-        ],
-    )
-    if not isinstance(child, ChildSession) or not isinstance(parent, ParentSession):
+        session = child[0]
+    if isinstance(customer, Customer) and (customer.revoked(parent) or customer.revoked(session)):
         return None
-    if child.state != "active" or parent.state != "active":
-        return None
-    return SessionCaller(session=child, parent=parent)
+    return SessionCaller(session=session, parent=parent)
 
 
 def resolve_caller(

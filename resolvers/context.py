@@ -10,9 +10,10 @@ from dynamo.errors import is_store_unavailable
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from resolvers.auth import resolve_caller
-from resolvers.caller import Anonymous, Caller
+from resolvers.caller import Anonymous, Caller, SessionCaller
 from resolvers.errors import STORE_UNAVAILABLE_MESSAGE, ApiError, StoreUnavailable
 from resolvers.loaders import Loaders
+from resolvers.passwords import password_hashing_runner
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,6 +42,10 @@ class RequestContext:
         """Run a blocking `dynamo/` function in the bounded thread pool."""
         return await self.runner.run(fn, *args, **kwargs)
 
+    async def hash_work(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run password hashing in its own pool, apart from the DynamoDB calls."""
+        return await password_hashing_runner().run(fn, *args, **kwargs)
+
     async def authenticate(self) -> None:
         """Find the caller: once per request, and only for a query that passed validation,
         so that a request refused by a limit costs no DynamoDB call."""
@@ -51,6 +56,8 @@ class RequestContext:
             self.caller, self.auth_error = await self.call(
                 resolve_caller, self.store, self.authorization, self.admin_token
             )
+            if isinstance(self.caller, SessionCaller):
+                self.loaders.prime({self.caller.session, self.caller.parent})
         except Exception as exc:
             if not is_store_unavailable(exc):
                 raise

@@ -34,11 +34,10 @@ async def sessions(
     check_page_size(first)
     if not can_read_customer(ctx.require_caller(), customer_id):
         return Page(records=[], cursors=[], has_next_page=False)
-    page = await ctx.call(
+    # Read from the GSI: not primed into the loaders, which hold consistent reads only.
+    return await ctx.call(
         get_sessions_by_customer_id, ctx.store, customer_id, first=first, after=after
     )
-    ctx.loaders.prime(page.records)
-    return page
 
 
 async def session(ctx: RequestContext, customer_id: str, session_id: str) -> ParentSession | None:
@@ -52,11 +51,11 @@ async def session(ctx: RequestContext, customer_id: str, session_id: str) -> Par
 
 
 async def last_login_time(ctx: RequestContext, customer_id: str) -> datetime | None:
-    """From the customer item (every login writes it; a consistent batched read), else from
-    the GSI partition for tables written by others, which have no customer item."""
+    """From the customer item (every login writes it; a consistent batched read); from the
+    GSI partition only for tables written by others, which have no customer item."""
     if not can_read_customer(ctx.require_caller(), customer_id):
         return None
     item = await ctx.loaders.customer_by_id.load(customer_id)
-    if item is not None and item.last_login_time is not None:
+    if item is not None:
         return item.last_login_time
     return await ctx.call(get_last_login_time_by_customer_id, ctx.store, customer_id)

@@ -16,7 +16,9 @@ from dynamo.customers import get_customers
 from dynamo.records import ChildSession, Customer, ParentSession
 from dynamo.runner import BlockingCallRunner
 from dynamo.sessions import (
+    ChildPage,
     get_child_session_by_child_session_id,
+    get_child_sessions_by_session_id,
     get_session_by_session_id,
     get_sessions_by_keys,
 )
@@ -58,7 +60,10 @@ class ParentSessionByIdLoader(DataLoader[str, ParentSession | None]):
 
 
 class ChildSessionByIdLoader(DataLoader[str, ChildSession | None]):
-    """Child sessions by their own id: a GSI Query `SK = child#suuid#<id>` each."""
+    """Child sessions by their own id: a GSI Query `SK = child#suuid#<id>` each.
+
+    The GSI is eventually consistent: use what it returns only to learn the child's key,
+    then read the child itself through `SessionByKeyLoader`."""
 
     def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
         async def load(child_ids: list[str]) -> list[ChildSession | None]:
@@ -67,6 +72,40 @@ class ChildSessionByIdLoader(DataLoader[str, ChildSession | None]):
                     *(
                         runner.run(get_child_session_by_child_session_id, store, cid)
                         for cid in child_ids
+                    )
+                )
+            )
+
+        super().__init__(load_fn=load)
+
+
+ChildPageKey = tuple[str, str | None, int, str | None]
+"""(parent session id, the parent's customer id, first, after)."""
+
+
+class ChildSessionsPageLoader(DataLoader[ChildPageKey, ChildPage]):
+    """Pages of a parent's children: one Query per distinct page, run concurrently; the
+    first page's Query also returns the parent item (a consistent read, primed for free).
+
+    The same page asked for many times in one request (`parent { childSessions }` under
+    each of 30 siblings) is read once, so fan-out cannot multiply with depth.
+    """
+
+    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+        async def load(keys: list[ChildPageKey]) -> list[ChildPage]:
+            return list(
+                await asyncio.gather(
+                    *(
+                        runner.run(
+                            get_child_sessions_by_session_id,
+                            store,
+                            session_id,
+                            first=first,
+                            after=after,
+                            customer_id=customer_id,
+                            include_parent=True,
+                        )
+                        for session_id, customer_id, first, after in keys
                     )
                 )
             )
@@ -91,9 +130,11 @@ class Loaders:
         self.session_by_key = SessionByKeyLoader(store, runner)
         self.parent_session_by_id = ParentSessionByIdLoader(store, runner)
         self.child_session_by_id = ChildSessionByIdLoader(store, runner)
+        self.child_sessions_page = ChildSessionsPageLoader(store, runner)
         self.customer_by_id = CustomerByIdLoader(store, runner)
 
     def prime(self, records: Iterable[AnySession]) -> None:
+        """Prime with records from strongly consistent reads only (base table, never GSI)."""
         for record in records:
             self.session_by_key.prime(session_key(record), record)
             if isinstance(record, ParentSession):

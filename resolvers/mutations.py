@@ -11,7 +11,7 @@ from dynamo.customers import (
     record_failed_login,
     record_login,
     register_customer,
-    set_password_hash,
+    revoke_sessions,
 )
 from dynamo.errors import ConflictError
 from dynamo.keys import validate_id
@@ -52,11 +52,11 @@ class Login:
 async def register(ctx: RequestContext, customer_id: str, password: str) -> Customer:
     validate_id(customer_id, "customerId")
     check_password_rules(password)
-    password_hash = await ctx.call(hash_password, password)
+    password_hash = await ctx.hash_work(hash_password, password)
     try:
         return await ctx.call(register_customer, ctx.store, customer_id, password_hash)
     except ConflictError as exc:
-        raise Conflict(f"customer {customer_id!r} is already registered; log in instead") from exc
+        raise Conflict(f"customer {customer_id!r} exists already; log in instead") from exc
 
 
 async def login(ctx: RequestContext, customer_id: str, password: str | None) -> Login:
@@ -91,10 +91,13 @@ async def _check_password(ctx: RequestContext, customer_id: str, password: str) 
         raise Unauthenticated(WRONG_CREDENTIALS)
     customer = await ctx.call(get_customer, ctx.store, customer_id)
     stored = customer.password_hash if customer else None
-    matches = await ctx.call(verify_password, stored, password)
-    if customer is not None and matches and not is_locked(customer, ctx.store.clock.now()):
+    matches = await ctx.hash_work(verify_password, stored, password)
+    locked = customer is not None and is_locked(customer, ctx.store.clock.now())
+    if customer is not None and matches and not locked:
         return customer
-    if customer is not None:
+    if customer is not None and not locked:
+        # Attempts while locked are not counted: a stranger's guesses cannot keep the
+        # lock on for ever, and the owner's right password never extends it.
         await ctx.call(record_failed_login, ctx.store, customer_id)
     raise Unauthenticated(WRONG_CREDENTIALS)
 
@@ -165,6 +168,7 @@ async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
     if customer_id is None:
         raise BadUserInput("customerId is required when the admin ends a customer's sessions")
     validate_id(customer_id, "customerId")
+    await ctx.call(revoke_sessions, ctx.store, customer_id, ctx.store.clock.now())
     return await ctx.call(expire_customer_sessions, ctx.store, customer_id)
 
 
@@ -179,11 +183,18 @@ async def change_password(
         raise Forbidden("a child session cannot change the password")
     check_password_rules(new_password)
     await _check_password(ctx, caller.customer_id, current_password)
-    new_hash = await ctx.call(hash_password, new_password)
-    await ctx.call(set_password_hash, ctx.store, caller.customer_id, new_hash)
+    new_hash = await ctx.hash_work(hash_password, new_password)
+    await ctx.call(
+        revoke_sessions,
+        ctx.store,
+        caller.customer_id,
+        ctx.store.clock.now(),
+        keep_session_id=caller.parent.session_id,
+        password_hash=new_hash,
+    )
     return await ctx.call(
         expire_customer_sessions,
         ctx.store,
         caller.customer_id,
-        keep_session_id=caller.parent.session_id,
+        keep=caller.parent,
     )

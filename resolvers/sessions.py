@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
+from dynamo.cursors import encode_cursor
 from dynamo.keys import parent_session_key, validate_id
 from dynamo.query import Page, check_page_size
 from dynamo.records import ChildSession, ParentSession
-from dynamo.sessions import get_child_sessions_by_session_id
 from resolvers.access import can_read_session
 from resolvers.caller import SessionCaller
 from resolvers.context import RequestContext
 
 AnySession = ParentSession | ChildSession
+EMPTY_PAGE: Page[ChildSession] = Page(records=[], cursors=[], has_next_page=False)
 
 
 def _visible(ctx: RequestContext, record: AnySession | None) -> AnySession | None:
@@ -32,8 +33,16 @@ async def session_by_id(ctx: RequestContext, session_id: str) -> AnySession | No
     parent = await ctx.loaders.parent_session_by_id.load(session_id)
     if parent is not None:
         return _visible(ctx, parent)
-    child = await ctx.loaders.child_session_by_id.load(session_id)
-    return _visible(ctx, await with_live_parent(ctx, child))
+    return _visible(ctx, await with_live_parent(ctx, await child_by_id(ctx, session_id)))
+
+
+async def child_by_id(ctx: RequestContext, child_session_id: str) -> ChildSession | None:
+    """The GSI names the child's partition; the child itself is then read consistently."""
+    listed = await ctx.loaders.child_session_by_id.load(child_session_id)
+    if listed is None:
+        return None
+    found = await ctx.loaders.session_by_key.load((listed.pk, listed.sk))
+    return found if isinstance(found, ChildSession) else None
 
 
 async def with_live_parent(ctx: RequestContext, child: ChildSession | None) -> ChildSession | None:
@@ -54,7 +63,7 @@ async def session_by_child_session_id(
 ) -> ParentSession | None:
     validate_id(child_session_id, "childSessionId")
     ctx.require_caller()
-    child = await ctx.loaders.child_session_by_id.load(child_session_id)
+    child = await child_by_id(ctx, child_session_id)
     if _visible(ctx, await with_live_parent(ctx, child)) is None:
         return None  # asking about a child one may not read says nothing about it
     assert child is not None
@@ -83,22 +92,20 @@ async def child_sessions(
 ) -> Page[ChildSession]:
     check_page_size(first)
     if not isinstance(record, ParentSession):
-        return Page(records=[], cursors=[], has_next_page=False)
-    page = await ctx.call(
-        get_child_sessions_by_session_id,
-        ctx.store,
-        record.session_id,
-        first=first,
-        after=after,
-        customer_id=record.customer_id,
+        return EMPTY_PAGE
+    caller = ctx.caller
+    if isinstance(caller, SessionCaller) and caller.is_child:
+        # A child sees only itself among its parent's children: no Query, and nothing
+        # (not even a page count) that tells of its siblings.
+        own = caller.session
+        if isinstance(own, ChildSession) and own.pk == record.pk and first > 0:
+            return Page([own], [encode_cursor(own.key)], False)
+        return EMPTY_PAGE
+    page = await ctx.loaders.child_sessions_page.load(
+        (record.session_id, record.customer_id, first, after)
     )
-    ctx.loaders.prime(page.records)
-    keep = [i for i, child in enumerate(page.records) if can_read_session(ctx.caller, child)]
-    return Page(
-        records=[page.records[i] for i in keep],
-        cursors=[page.cursors[i] for i in keep],
-        has_next_page=page.has_next_page,
-    )
+    ctx.loaders.prime([*page.records, *([page.parent] if page.parent else [])])
+    return page
 
 
 async def customer_id_of(ctx: RequestContext, record: AnySession) -> str:

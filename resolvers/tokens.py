@@ -33,10 +33,6 @@ class TokenKey:
     customer_id: str
     parent_session_id: str | None = None
 
-    @property
-    def is_child(self) -> bool:
-        return self.parent_session_id is not None
-
 
 def new_secret() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)

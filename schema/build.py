@@ -34,6 +34,7 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_nodes: int = 10_000
     introspection: bool = True
 
 
@@ -55,7 +56,7 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
             AddValidationRules,
             [query_limits_rule(max_depth=limits.max_depth, max_aliases=limits.max_aliases)],
         ),
-        ArgumentGuard,
+        partial(ArgumentGuard, max_nodes=limits.max_nodes),
         Authenticate,
     ]
     if not limits.introspection:

@@ -42,6 +42,8 @@ ID_ARGUMENTS = {
     "childSessionId": "childSessionId",
 }
 PAGE_SIZE_ARGUMENT = "first"
+CONNECTION_FIELDS = frozenset({"sessions", "childSessions"})
+DEFAULT_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +127,15 @@ def _limit_error(message: str, node: OperationDefinitionNode) -> GraphQLError:
 
 
 def check_arguments(
-    document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    max_nodes: int | None = None,
 ) -> None:
     """Refuse `first` out of range and ids that cannot be keys, wherever they appear in the
-    operation that will run (literals or variables), with `BadUserInput`."""
+    operation that will run (literals or variables), and a query that could return more than
+    `max_nodes` sessions (the product of the page sizes along each path), with
+    `BadUserInput`."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [
         op
@@ -161,6 +168,59 @@ def check_arguments(
                     visit(fragments[name].selection_set)
 
     visit(operation.selection_set)
+    if max_nodes is not None:
+        nodes = _NodeCount(fragments, values).selection_set(operation.selection_set)
+        if nodes > max_nodes:
+            raise BadUserInput(
+                f"the query could return up to {nodes} sessions; the limit is {max_nodes} "
+                "(SESSIONGRAPH_MAX_NODES): ask for smaller pages"
+            )
+
+
+@dataclass
+class _NodeCount:
+    """How many objects a query can return: each connection multiplies what it holds by its
+    page size (as GitHub's node limit counts). Fragments are counted once (memoized)."""
+
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: dict[str, Any]
+    memo: dict[str, int] = field(default_factory=dict)
+    visiting: set[str] = field(default_factory=set)
+
+    def selection_set(self, node: SelectionSetNode | None) -> int:
+        total = 0
+        for selection in node.selections if node else ():
+            if isinstance(selection, FieldNode):
+                inner = self.selection_set(selection.selection_set)
+                if selection.name.value in CONNECTION_FIELDS:
+                    size = self._page_size(selection)
+                    total += size * (1 + inner)
+                else:
+                    total += inner
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.selection_set(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragment(selection.name.value)
+        return total
+
+    def fragment(self, name: str) -> int:
+        if name in self.memo:
+            return self.memo[name]
+        definition = self.fragments.get(name)
+        if definition is None or name in self.visiting:
+            return 0
+        self.visiting.add(name)
+        count = self.selection_set(definition.selection_set)
+        self.visiting.discard(name)
+        self.memo[name] = count
+        return count
+
+    def _page_size(self, node: FieldNode) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value == PAGE_SIZE_ARGUMENT:
+                value = value_from_ast_untyped(argument.value, self.variables)
+                return value if isinstance(value, int) else DEFAULT_PAGE_SIZE
+        return DEFAULT_PAGE_SIZE
 
 
 def _check(name: str, value: object) -> None:
@@ -179,8 +239,16 @@ def _check(name: str, value: object) -> None:
 class ArgumentGuard(SchemaExtension):
     """Runs `check_arguments` after validation, before the caller is looked up."""
 
+    def __init__(self, *, max_nodes: int | None = None) -> None:
+        self.max_nodes = max_nodes
+
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
-            check_arguments(context.graphql_document, context.operation_name, context.variables)
+            check_arguments(
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+                self.max_nodes,
+            )
         yield

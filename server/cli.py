@@ -50,10 +50,7 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.create_table:
         settings = settings.model_copy(update={"create_table": True})
-    store_kind = settings.store
-    if store_kind == "auto":
-        store_kind = "endpoint" if _has_endpoint(settings) else "embedded"
-    problems = settings.production_problems(store_kind)
+    problems = settings.production_problems(settings.store_kind())
     if problems:
         for problem in problems:
             print(f"refusing to start in production: {problem}", file=sys.stderr)
@@ -77,7 +74,8 @@ def serve(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
-            proxy_headers=False,
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
     finally:
         services.close()
@@ -100,7 +98,7 @@ def load_command(args: argparse.Namespace) -> int:
     from server.services import open_services
 
     settings = _settings(args)
-    if settings.store == "embedded" or (settings.store == "auto" and not _has_endpoint(settings)):
+    if settings.store_kind() == "embedded":
         print(
             "load writes into a configured store: give --endpoint-url, set "
             "AWS_ENDPOINT_URL_DYNAMODB or use --store aws (for the embedded store, use "
@@ -118,12 +116,6 @@ def load_command(args: argparse.Namespace) -> int:
         services.close()
     print(f"loaded {count} items into {settings.table_name}")
     return 0
-
-
-def _has_endpoint(settings: Settings) -> bool:
-    import os
-
-    return bool(settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"))
 
 
 def schema_command(args: argparse.Namespace) -> int:

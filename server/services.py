@@ -29,7 +29,7 @@ class Services:
 
 def open_connection(settings: Settings) -> Connection:
     return connect(
-        settings.store,
+        settings.store_kind(),
         endpoint_url=settings.endpoint_url,
         table_name=settings.table_name,
         pool_size=settings.pool_size,

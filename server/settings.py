@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dynamo.connect import resolve_kind
 from dynamo.store import DEFAULT_TABLE_NAME, LockoutPolicy, SessionPolicy
 from schema.build import QueryLimits
 
@@ -30,6 +31,13 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description=(
+            "proxies (comma-separated IPs or networks, or *) whose X-Forwarded-For and "
+            "X-Forwarded-Proto are trusted; unset: forwarded headers are ignored"
+        ),
+    )
     pool_size: int = Field(32, ge=1, le=512, description="boto3 connections = worker threads")
 
     idle_timeout_minutes: float = Field(30, gt=0)
@@ -44,6 +52,9 @@ class Settings(BaseSettings):
     max_depth: int = Field(12, ge=1)
     max_aliases: int = Field(30, ge=0)
     max_tokens: int = Field(2000, ge=10)
+    max_nodes: int = Field(
+        10_000, ge=100, description="sessions one query may return: product of page sizes"
+    )
     max_body_bytes: int = Field(65_536, ge=1024)
     execution_timeout_seconds: float = Field(10, gt=0)
 
@@ -55,12 +66,25 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    def store_kind(self) -> Literal["embedded", "endpoint", "aws"]:
+        """The store these settings open, `auto` resolved: the endpoint when one is configured
+        (`endpoint_url` or `AWS_ENDPOINT_URL_DYNAMODB`), else the embedded store. The rule is
+        `dynamo.connect.resolve_kind`, the one `connect` follows."""
+        return resolve_kind(self.store, self.endpoint_url)
 
     @property
     def production(self) -> bool:
@@ -117,5 +141,6 @@ class Settings(BaseSettings):
             max_depth=self.max_depth,
             max_aliases=self.max_aliases,
             max_tokens=self.max_tokens,
+            max_nodes=self.max_nodes,
             introspection=self.introspection_enabled,
         )

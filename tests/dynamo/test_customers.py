@@ -12,10 +12,11 @@ from dynamo.customers import (
     get_customers,
     record_login,
     register_customer,
-    set_password_hash,
+    revoke_sessions,
 )
-from dynamo.errors import ConflictError, NotFoundError
+from dynamo.errors import ConflictError
 from dynamo.keys import customer_key
+from dynamo.sessions import create_session
 from tests.dynamo.helpers import raw_item
 
 
@@ -36,14 +37,22 @@ def test_registering_twice_is_a_conflict_that_keeps_the_password(store: Any) -> 
     assert customer is not None and customer.password_hash == "hash-1"
 
 
-def test_an_sso_only_customer_may_be_given_a_password(store: Any, clock: Any) -> None:
-    first_login = clock.now()
-    record_login(store, "alice", first_login)
-    clock.advance(timedelta(days=1))
-    registered = register_customer(store, "alice", "hash-1")
-    assert registered.password_hash == "hash-1"
-    assert registered.created_at == first_login  # kept from the first login
-    assert registered.last_login_time == first_login
+def test_registering_never_takes_over_an_sso_only_customer(store: Any, clock: Any) -> None:
+    # A passwordless (SSO) login wrote the customer item without a password: registering
+    # the same id must not give a stranger a password for that account.
+    record_login(store, "alice", clock.now())
+    with pytest.raises(ConflictError, match="alice"):
+        register_customer(store, "alice", "attacker-hash")
+    customer = get_customer(store, "alice")
+    assert customer is not None and customer.password_hash is None
+
+
+def test_registering_never_takes_over_a_customer_with_foreign_sessions(store: Any) -> None:
+    # Tables written by others hold sessions but no customer item.
+    create_session(store, "mno", token_hash="h")
+    with pytest.raises(ConflictError, match="mno"):
+        register_customer(store, "mno", "attacker-hash")
+    assert get_customer(store, "mno") is None
 
 
 def test_record_login_moves_the_last_login_and_keeps_created_at(store: Any, clock: Any) -> None:
@@ -59,17 +68,6 @@ def test_record_login_moves_the_last_login_and_keeps_created_at(store: Any, cloc
     assert item is not None and "expires_at" not in item
 
 
-def test_set_password_hash_needs_an_existing_customer(store: Any) -> None:
-    register_customer(store, "alice", "hash-1")
-    set_password_hash(store, "alice", "hash-2")
-    customer = get_customer(store, "alice")
-    assert customer is not None and customer.password_hash == "hash-2"
-    missing = (NotFoundError, store.client.exceptions.ConditionalCheckFailedException)
-    with pytest.raises(missing):
-        set_password_hash(store, "nobody", "hash")
-    assert get_customer(store, "nobody") is None
-
-
 def test_get_customers_reads_in_one_batch_in_order(store: Any, calls: Any) -> None:
     for name in ("alice", "bob"):
         register_customer(store, name, f"hash-{name}")
@@ -77,3 +75,23 @@ def test_get_customers_reads_in_one_batch_in_order(store: Any, calls: Any) -> No
     found = get_customers(store, ["bob", "nobody", "alice", "bob"])
     assert calls.counts == {"BatchGetItem": 1}
     assert [c.customer_id if c else None for c in found] == ["bob", None, "alice", "bob"]
+
+
+def test_revoke_sessions_sets_the_mark_and_the_password_in_one_write(
+    store: Any, calls: Any, clock: Any
+) -> None:
+    register_customer(store, "alice", "hash-1")
+    calls.reset()
+    revoke_sessions(store, "alice", clock.now(), keep_session_id="kept", password_hash="hash-2")
+    assert calls.counts == {"UpdateItem": 1}
+    customer = get_customer(store, "alice")
+    assert customer is not None
+    assert (customer.password_hash, customer.sessions_valid_after, customer.sessions_kept_id) == (
+        "hash-2",
+        clock.now(),
+        "kept",
+    )
+    revoke_sessions(store, "alice", clock.now())
+    customer = get_customer(store, "alice")
+    assert customer is not None
+    assert (customer.password_hash, customer.sessions_kept_id) == ("hash-2", None)

@@ -12,7 +12,7 @@ from dynamo.customers import (
     get_customers,
     record_login,
     register_customer,
-    set_password_hash,
+    revoke_sessions,
 )
 from dynamo.lifecycle import (
     create_child_session,
@@ -57,7 +57,7 @@ def test_every_storage_function_uses_only_portable_calls(
 ) -> None:
     calls.reset()
     register_customer(store, "alice", "argon-hash")
-    set_password_hash(store, "alice", "argon-hash-2")
+    revoke_sessions(store, "alice", clock.now(), password_hash="argon-hash-2")
     assert get_customer(store, "alice") is not None
     assert get_customers(store, ["alice", "nobody"])[1] is None
 

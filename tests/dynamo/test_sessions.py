@@ -77,6 +77,25 @@ def test_a_duplicate_session_id_is_a_conflict_and_keeps_the_first(store: Any, ca
     assert item["access_token"] == "first"
 
 
+@pytest.mark.parametrize(
+    ("ip_address", "user_agent"),
+    [(None, None), ("10.0.0.1", "curl/8"), ("", ""), ("::1", None)],
+    ids=["none", "both", "empty", "ip_only"],
+)
+def test_a_created_session_equals_the_session_read_back(
+    store: Any, ip_address: str | None, user_agent: str | None
+) -> None:
+    created = create_session(
+        store, "alice", token_hash="h", ip_address=ip_address, user_agent=user_agent
+    )
+    assert created.ip_address == (ip_address or None)
+    assert created.user_agent == (user_agent or None)
+    assert get_session_by_session_id(store, created.session_id, "alice") == created
+    assert get_session_by_session_id(store, created.session_id) == created
+    [listed] = get_sessions_by_customer_id(store, "alice").records
+    assert listed == created
+
+
 # -- getSessionBySessionId -----------------------------------------------------------------
 
 

@@ -70,7 +70,7 @@ def test_a_failing_query_call_is_store_unavailable(api, store, failure, caplog):
 @pytest.mark.parametrize("failure", [_throttled, _unreachable], ids=["throttled", "unreachable"])
 def test_a_failing_token_lookup_is_store_unavailable(api, alice, store, failure):
     token, _ = alice
-    _inject(store, "before-call.dynamodb.GetItem", failure)
+    _inject(store, "before-call.dynamodb.BatchGetItem", failure)
     result = api(VIEWER, token=token)
     assert_refused(result, "STORE_UNAVAILABLE", STORE_UNAVAILABLE, data={"viewer": None})
     _assert_no_leak(result.body)
@@ -80,7 +80,7 @@ def test_a_failing_token_lookup_is_store_unavailable(api, alice, store, failure)
 
 @pytest.mark.parametrize("failure", [_throttled, _unreachable], ids=["throttled", "unreachable"])
 def test_a_failing_write_is_store_unavailable(api, store, failure):
-    _inject(store, "before-call.dynamodb.UpdateItem", failure)
+    _inject(store, "before-call.dynamodb.PutItem", failure)
     result = api(
         'mutation { registerCustomer(customerId: "alice", password: "long enough") { customerId } }'
     )
@@ -140,7 +140,7 @@ def test_an_unexpected_dynamodb_error_in_a_resolver_is_masked(api, store, caplog
 
 def test_an_unexpected_exception_in_the_token_lookup_is_masked(api, alice, store, caplog):
     token, _ = alice
-    _inject(store, "before-call.dynamodb.GetItem", _crash)
+    _inject(store, "before-call.dynamodb.BatchGetItem", _crash)
     with caplog.at_level(logging.ERROR, logger="sessiongraph"):
         result = api(VIEWER, token=token)
     _assert_masked(result, caplog, None)
@@ -148,7 +148,7 @@ def test_an_unexpected_exception_in_the_token_lookup_is_masked(api, alice, store
 
 def test_an_unexpected_dynamodb_error_in_the_token_lookup_is_masked(api, alice, store, caplog):
     token, _ = alice
-    _inject(store, "before-call.dynamodb.GetItem", _invalid)
+    _inject(store, "before-call.dynamodb.BatchGetItem", _invalid)
     with caplog.at_level(logging.ERROR, logger="sessiongraph"):
         result = api(VIEWER, token=token)
     _assert_masked(result, caplog, None)

@@ -118,7 +118,7 @@ def test_a_lone_surrogate_in_an_id_is_refused(api, calls):
 def test_a_bad_client_name_is_refused(api, alice, calls, client, message):
     token, session_id = alice
     query = "mutation($c: String!, $s: String) { createChildSession(client: $c, sessionId: $s) { accessToken } }"
-    for credential, expected_calls in ((ADMIN_TOKEN, {}), (token, {"GetItem": 1})):
+    for credential, expected_calls in ((ADMIN_TOKEN, {}), (token, {"BatchGetItem": 1})):
         calls.reset()
         result = api(query, {"c": client, "s": session_id}, token=credential)
         assert result.data is None

@@ -55,3 +55,42 @@ def test_load_reports_a_file_that_is_not_a_model(dynamodb_local_server, tmp_path
     url = dynamodb_local_server.endpoint_url
     assert main(["load", "--endpoint-url", url, "--table-name", "x", str(bad)]) == 1
     assert "DataModel" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("store", "endpoint_url", "aws_endpoint", "kind"),
+    [
+        ("auto", None, None, "embedded"),
+        ("auto", "http://127.0.0.1:9", None, "endpoint"),
+        ("auto", None, "http://127.0.0.1:9", "endpoint"),
+        ("embedded", "http://127.0.0.1:9", "http://127.0.0.1:9", "embedded"),
+        ("endpoint", None, None, "endpoint"),
+        ("aws", None, "http://127.0.0.1:9", "aws"),
+    ],
+)
+def test_the_settings_store_kind_is_the_store_connect_opens(
+    monkeypatch, store, endpoint_url, aws_endpoint, kind
+):
+    from dynamo import connect
+    from server.services import open_connection
+    from server.settings import Settings
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    if aws_endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", aws_endpoint)
+    settings = Settings(store=store, endpoint_url=endpoint_url)
+    assert settings.store_kind() == kind
+    assert connect.resolve_kind(store, endpoint_url) == kind
+    monkeypatch.setattr(connect, "connect_embedded", lambda table_name: "embedded")
+    monkeypatch.setattr(
+        connect,
+        "connect_endpoint",
+        lambda url, *, pool_size, use_aws=False: "aws" if use_aws else "endpoint",
+    )
+    assert open_connection(settings) == kind
+
+
+def test_load_refuses_the_embedded_store_when_asked_for_it(monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+    assert main(["load", "--store", "embedded", str(SAMPLE_MODEL)]) == 2
+    assert "serve --load" in capsys.readouterr().err
