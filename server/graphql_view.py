@@ -96,7 +96,8 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             return json_error(
                 503,
                 f"the request took longer than the execution timeout of "
-                f"{self.execution_timeout:g} s (SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS)",
+                f"{self.execution_timeout:g} s (SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS); "
+                "a mutation may still have been applied: read before you retry",
             )
         except HTTPException as exc:
             return json_error(exc.status_code, exc.reason)
