@@ -15,6 +15,7 @@ from dynamo.customers import get_customer
 from tests.security.helpers import (
     LOGIN,
     PASSWORD,
+    VIEWER,
     assert_refused,
     moto_only,
     only_error,
@@ -295,3 +296,28 @@ def test_a_document_over_the_token_limit_is_refused_naming_the_limit(api, alice,
     assert calls.total == 0
     assert "more than 2000 tokens" in only_error(result)["message"]
     assert result.codes == ["BAD_USER_INPUT"]
+
+
+def test_a_request_over_the_execution_timeout_is_cut_off(store, monkeypatch):
+    import asyncio
+
+    from resolvers import sessions
+
+    async def never_answers(ctx):
+        await asyncio.Event().wait()  # a store that does not answer
+
+    monkeypatch.setattr(sessions, "viewer", never_answers)
+    with serve(store, execution_timeout_seconds=0.2) as api:
+        result = api(VIEWER)
+    assert result.status == 503
+    assert result.body == {
+        "data": None,
+        "errors": [
+            {
+                "message": "the request took longer than the execution timeout of 0.2 s "
+                "(SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS); a mutation may still have been "
+                "applied: read before you retry",
+                "extensions": {"code": "BAD_USER_INPUT"},
+            }
+        ],
+    }
