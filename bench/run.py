@@ -36,7 +36,7 @@ from server.app import create_app
 from server.services import Services, open_services
 from server.settings import Settings
 from tests.support import dynamodb_local
-from tests.support.api import ADMIN_TOKEN, Api
+from tests.support.api import ADMIN_TOKEN, NESTED_QUERY, Api
 from tests.support.calls import CallCounter
 
 # Sizes.
@@ -44,24 +44,6 @@ SESSIONS_READ = 250
 NESTED_SESSIONS = 30
 CHILDREN_PER_SESSION = 3
 RUNNER_THREADS = 16
-
-# The nested query of tests/api/test_round_trips.py.
-NESTED = """
-query($c: String!) {
-  customer(customerId: $c) {
-    sessions(first: 30) {
-      edges { node {
-        sessionId
-        childSessions { edges { node {
-          sessionId
-          parent { sessionId }
-          customer { customerId }
-        } } }
-      } }
-    }
-  }
-}
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +171,7 @@ def seed_nested(store: Store, customer_id: str) -> None:
 
 
 def nested_request(api: Api, customer_id: str) -> None:
-    data = api.admin(NESTED, {"c": customer_id}).ok()
+    data = api.admin(NESTED_QUERY, {"c": customer_id}).ok()
     edges = data["customer"]["sessions"]["edges"]
     if len(edges) != NESTED_SESSIONS or any(
         len(e["node"]["childSessions"]["edges"]) != CHILDREN_PER_SESSION for e in edges

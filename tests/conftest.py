@@ -13,14 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from dynamo.clock import ManualClock
+from dynamo.runner import BlockingCallRunner
 from dynamo.store import SessionPolicy, Store
 from dynamo.table import create_table
+from server.app import create_app
+from server.services import Services
+from server.settings import Settings
 from tests.support import dynamodb_local
+from tests.support.api import ADMIN_TOKEN, CLIENT_ADDRESS, Api
 from tests.support.calls import CallCounter
 
 BACKENDS = ["moto", "dynamodb_local"]
+POOL_SIZE = {"moto": 1, "dynamodb_local": 16}
+"""Threads of the app's DynamoDB pool per backend (moto is not thread-safe: one)."""
 SAMPLE_MODEL = Path(__file__).parent / "data" / "session_store_sample.json"
 _table_numbers = itertools.count()
 
@@ -89,3 +97,22 @@ def calls(dynamodb_client: Any) -> CallCounter:
     counter = CallCounter()
     counter.attach(dynamodb_client)
     return counter
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(admin_token=ADMIN_TOKEN)
+
+
+@pytest.fixture
+def services(store: Store, backend: str) -> Iterator[Services]:
+    runner = BlockingCallRunner(POOL_SIZE[backend])
+    yield Services(store=store, runner=runner)
+    runner.close()
+
+
+@pytest.fixture
+def api(settings: Settings, services: Services) -> Iterator[Api]:
+    """The real app in process, over HTTP (Starlette's TestClient), on the store under test."""
+    with TestClient(create_app(settings, services), client=CLIENT_ADDRESS) as client:
+        yield Api(client)

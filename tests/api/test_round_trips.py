@@ -15,24 +15,7 @@ from dynamo.runner import BlockingCallRunner
 from dynamo.sessions import create_session
 from server.app import create_app
 from server.services import Services
-from tests.support.api import Api
-
-NESTED = """
-query($c: String!) {
-  customer(customerId: $c) {
-    sessions(first: 30) {
-      edges { node {
-        sessionId
-        childSessions { edges { node {
-          sessionId
-          parent { sessionId }
-          customer { customerId }
-        } } }
-      } }
-    }
-  }
-}
-"""
+from tests.support.api import NESTED_QUERY, Api
 
 
 class PendingCountingRunner(BlockingCallRunner):
@@ -71,7 +54,7 @@ def _queries(calls, *, on_index: bool) -> int:
 
 def test_nested_query_costs_one_round_trip_per_level(api, calls, customer_with_30_sessions):
     calls.reset()
-    data = api.admin(NESTED, {"c": "bob"}).ok()
+    data = api.admin(NESTED_QUERY, {"c": "bob"}).ok()
 
     edges = data["customer"]["sessions"]["edges"]
     assert len(edges) == 30
@@ -112,7 +95,7 @@ def test_child_queries_are_in_flight_together(
     services = Services(store=store, runner=runner)
     with TestClient(create_app(settings, services)) as client:
         calls.reset()
-        Api(client).admin(NESTED, {"c": "bob"}).ok()
+        Api(client).admin(NESTED_QUERY, {"c": "bob"}).ok()
     runner.close()
     # All 30 childSessions Queries are handed to the pool before the first one returns.
     assert runner.max_pending >= 30

@@ -8,21 +8,14 @@ objects (test_brute_force.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from starlette.testclient import TestClient
 
-from dynamo.runner import BlockingCallRunner
-from dynamo.store import Store
 from resolvers import passwords
-from server.app import create_app
-from server.services import Services
-from server.settings import Settings
-from tests.security.helpers import CLIENT_ADDRESS, PASSWORD, POOL_SIZE
-from tests.support.api import ADMIN_TOKEN, Api
+from tests.security.helpers import PASSWORD
+from tests.support.api import Api
 
 
 class CountingHasher(PasswordHasher):
@@ -50,24 +43,6 @@ def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
     monkeypatch.setattr(passwords, "_hasher", hasher)
     monkeypatch.setattr(passwords, "_DUMMY_HASH", dummy)
     return hasher
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(admin_token=ADMIN_TOKEN)
-
-
-@pytest.fixture
-def services(store: Store, backend: str) -> Iterator[Services]:
-    runner = BlockingCallRunner(POOL_SIZE[backend])
-    yield Services(store=store, runner=runner)
-    runner.close()
-
-
-@pytest.fixture
-def api(settings: Settings, services: Services) -> Iterator[Api]:
-    with TestClient(create_app(settings, services), client=CLIENT_ADDRESS) as client:
-        yield Api(client)
 
 
 @pytest.fixture

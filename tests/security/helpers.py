@@ -19,14 +19,13 @@ from resolvers.errors import INVALID_TOKEN
 from server.app import create_app
 from server.services import Services
 from server.settings import Settings
-from tests.support.api import ADMIN_TOKEN, Api, GraphQLResult
+from tests.support.api import ADMIN_TOKEN, CLIENT_ADDRESS, Api, GraphQLResult
 
 # The module's own argon2 objects, captured before the fixtures swap in a cheap hasher.
 REAL_HASHER = passwords._hasher
 REAL_DUMMY_HASH = passwords._DUMMY_HASH
 
 PASSWORD = "correct horse battery"
-CLIENT_ADDRESS = ("203.0.113.7", 5000)
 SAME_ORIGIN = "http://testserver"
 
 moto_only = pytest.mark.parametrize("backend", ["moto"], indirect=True)

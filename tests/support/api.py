@@ -8,6 +8,26 @@ from typing import Any
 from starlette.testclient import TestClient
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789abcdef"
+CLIENT_ADDRESS = ("203.0.113.7", 5000)
+"""The address the test client calls from (a documentation range)."""
+
+NESTED_QUERY = """
+query($c: String!) {
+  customer(customerId: $c) {
+    sessions(first: 30) {
+      edges { node {
+        sessionId
+        childSessions { edges { node {
+          sessionId
+          parent { sessionId }
+          customer { customerId }
+        } } }
+      } }
+    }
+  }
+}
+"""
+"""A customer's sessions, their children, and back up: the round-trip benchmark query."""
 
 
 @dataclass
