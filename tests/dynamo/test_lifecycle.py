@@ -256,3 +256,17 @@ def test_expired_and_closing_sessions_do_not_count_against_the_cap(store: Any, c
     login(capped, "alice")
     assert enforce_session_cap(capped, "alice") == [first.session_id]
     assert get_session_by_session_id(capped, second.session_id, "alice") == second
+
+
+def test_logout_all_deletes_in_batches_not_four_calls_a_session(store: Any, calls: Any) -> None:
+    for _ in range(10):
+        session = login(store, "alice")
+        for n in range(2):
+            create_child_session(store, session, client=f"app{n}", token_hash="c")
+    calls.reset()
+    ended = expire_customer_sessions(store, "alice")
+    assert len(ended) == 30
+    # 1 GSI Query for the sessions, 1 Query per session for its children, and 30 deletes in
+    # BatchWriteItem pages of 25: no UpdateItem or DeleteItem per session.
+    assert calls.counts == {"Query": 11, "BatchWriteItem": 2}
+    assert get_sessions_by_customer_id(store, "alice").records == []
