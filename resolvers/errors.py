@@ -12,7 +12,9 @@ ErrorCode = Literal[
     "BAD_USER_INPUT",
     "NOT_FOUND",
     "CONFLICT",
+    "RATE_LIMITED",
     "STORE_UNAVAILABLE",
+    "TIMEOUT",
     "INTERNAL_SERVER_ERROR",
 ]
 
@@ -46,8 +48,16 @@ class Conflict(ApiError):
     code = "CONFLICT"
 
 
+class RateLimited(ApiError):
+    code = "RATE_LIMITED"
+
+
 class StoreUnavailable(ApiError):
     code = "STORE_UNAVAILABLE"
+
+
+class RequestTimeout(ApiError):
+    code = "TIMEOUT"
 
 
 INVALID_TOKEN = "the access token is invalid, ended or expired: log in again"
