@@ -100,7 +100,7 @@ def test_pinned_versions_match_package_json_and_lock() -> None:
         "react": graphiql.REACT_VERSION,
         "react-dom": graphiql.REACT_VERSION,
     }
-    assert manifest["dependencies"] == expected
+    assert {name: manifest["dependencies"][name] for name in expected} == expected
     for name, version in expected.items():
         assert lock["packages"][f"node_modules/{name}"]["version"] == version
     for entry in lock["packages"].values():
