@@ -9,7 +9,7 @@ DDB_LOCAL_DIR := .tools/dynamodb-local
 DDB_LOCAL_JAR := $(DDB_LOCAL_DIR)/package/emulator/DynamoDBLocal.jar
 PYTEST_ARGS ?=
 
-.PHONY: install run test check lint format types hadolint dynamodb-local assets bench clean
+.PHONY: install run test check lint format types hadolint cfn-lint dynamodb-local assets bench schema clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ check: lint types hadolint
 
 test: check dynamodb-local assets
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# schema.graphql: the SDL frontend tools read; a test fails when it differs from the code.
+schema: install
+	$(BIN)/sessiongraph schema > schema.graphql
 
 bench: install dynamodb-local
 	$(BIN)/python -m bench.run
