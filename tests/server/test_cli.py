@@ -98,3 +98,14 @@ def test_load_refuses_the_embedded_store_when_asked_for_it(monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
     assert main(["load", "--store", "embedded", str(SAMPLE_MODEL)]) == 2
     assert "serve --load" in capsys.readouterr().err
+
+
+@pytest.mark.dynamodb_local
+def test_load_into_a_missing_table_says_which_and_how_to_create_it(dynamodb_local_server, capsys):
+    url = dynamodb_local_server.endpoint_url
+    assert main(["load", "--endpoint-url", url, "--table-name", "nowhere", str(SAMPLE_MODEL)]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"error: there is no table nowhere at {url}: create it with "
+        f"`sessiongraph create-table --endpoint-url {url} --table-name nowhere`, then load again"
+    ]
