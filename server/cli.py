@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 import sys
-import os
 from pathlib import Path
 
 from server.settings import Settings
