@@ -59,7 +59,11 @@ types: install
 hadolint: install
 	$(BIN)/hadolint Dockerfile
 
-check: lint types hadolint
+# The CloudFormation template of deploy/ (the table and the server's IAM policy).
+cfn-lint: install
+	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
+
+check: lint types hadolint cfn-lint
 
 test: check dynamodb-local assets
 	$(BIN)/pytest $(PYTEST_ARGS)
