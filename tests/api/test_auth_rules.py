@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from dynamo.clock import ManualClock
+from schema.scalars import serialize_datetime
 from tests.support.api import ADMIN_TOKEN, Api, GraphQLResult
 
 PASSWORD = "correct horse battery"
@@ -91,7 +92,7 @@ def ids(connection: dict[str, Any]) -> list[str]:
 
 def at(clock: ManualClock, minutes: float = 0) -> str:
     """`minutes` before the clock's now, as the API writes a DateTime."""
-    return (clock.now() - timedelta(minutes=minutes)).isoformat()
+    return serialize_datetime(clock.now() - timedelta(minutes=minutes))
 
 
 # anonymous -------------------------------------------------------------------------------
