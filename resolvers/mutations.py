@@ -1,4 +1,4 @@
-"""Mutations: register, login, child sessions, logout and logoutAll (DESIGN.md section 3)."""
+"""Mutations: register, login, child sessions, logout and logoutAll (docs/design.md section 3)."""
 
 from __future__ import annotations
 

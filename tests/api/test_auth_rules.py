@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md section 4), through the real GraphQL endpoint.
+"""Who may do what (docs/design.md section 4), through the real GraphQL endpoint.
 
 One test per row of the auth table, and one per thing a caller must not reach. What a
 caller may not read looks the same as what does not exist: `null`, not an error.
