@@ -88,7 +88,7 @@ class Mutation:
             str | None,
             strawberry.argument(
                 description=(
-                    "The parent session (default: the bearer's). A parent token may name any "
+                    "The parent session (default: the bearer's). A parent token may name any parent "
                     "session of its customer; the admin must name one."
                 )
             ),
