@@ -9,7 +9,7 @@ DDB_LOCAL_DIR := .tools/dynamodb-local
 DDB_LOCAL_JAR := $(DDB_LOCAL_DIR)/package/emulator/DynamoDBLocal.jar
 PYTEST_ARGS ?=
 
-.PHONY: install run test check lint format types hadolint dynamodb-local assets bench clean
+.PHONY: install run test check lint format types hadolint cfn-lint dynamodb-local assets bench schema clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,10 +59,18 @@ types: install
 hadolint: install
 	$(BIN)/hadolint Dockerfile
 
-check: lint types hadolint
+# The CloudFormation template of deploy/ (the table and the server's IAM policy).
+cfn-lint: install
+	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
+
+check: lint types hadolint cfn-lint
 
 test: check dynamodb-local assets
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# schema.graphql: the SDL frontend tools read; a test fails when it differs from the code.
+schema: install
+	$(BIN)/sessiongraph schema > schema.graphql
 
 bench: install dynamodb-local
 	$(BIN)/python -m bench.run

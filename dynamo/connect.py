@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 StoreKind = Literal["embedded", "endpoint", "aws"]
 DEFAULT_REGION = "us-east-1"
+PLACEHOLDER_LINE = (
+    "embedded in-memory store (moto): placeholder credentials, no AWS account or AWS "
+    "credentials are used"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,16 @@ def connect_embedded(table_name: str) -> Connection:
 
     mock = mock_aws()
     mock.start()
-    client = boto3.client("dynamodb", region_name=_region(), config=client_config(1))
+    # Explicit placeholders: botocore then looks up no credential chain (it used to find moto's
+    # fake keys in the environment and log "Found credentials in environment variables").
+    client = boto3.client(
+        "dynamodb",
+        region_name=_region(),
+        config=client_config(1),
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",
+    )
+    log.info(PLACEHOLDER_LINE)
     create_table(client, table_name)
     return Connection(client=client, kind="embedded", max_concurrency=1, _mock=mock)
 

@@ -1,4 +1,4 @@
-"""The seed's access patterns on parent and child sessions (DESIGN.md section 2).
+"""The seed's access patterns on parent and child sessions (docs/design.md section 2).
 
 createSession, getSessionBySessionId, getChildSessionsBySessionId,
 getSessionByChildSessionId, getLastLoginTimeByCustomerId, getSessionIdByCustomerId and

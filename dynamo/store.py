@@ -23,7 +23,7 @@ DEFAULT_TABLE_NAME = "session_store"
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    """How long sessions live (DESIGN.md section 3)."""
+    """How long sessions live (docs/design.md section 3)."""
 
     idle_timeout: timedelta = timedelta(minutes=30)
     absolute_lifetime: timedelta = timedelta(hours=12)

@@ -1,4 +1,4 @@
-"""Who may read or end what (DESIGN.md section 4). What may not be read looks absent."""
+"""Who may read or end what (docs/design.md section 4). What may not be read looks absent."""
 
 from __future__ import annotations
 

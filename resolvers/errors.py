@@ -1,4 +1,4 @@
-"""Errors a caller sees, each with its `extensions.code` (DESIGN.md section 5)."""
+"""Errors a caller sees, each with its `extensions.code` (docs/design.md section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mutations: register, login, child sessions, logout and logoutAll (DESIGN.md section 3)."""
+"""Mutations: register, login, child sessions, logout and logoutAll (docs/design.md section 3)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from resolvers.tokens import TokenKey, encode_token, hash_secret, new_secret
 
 MAX_CLIENT_LENGTH = 128
 WRONG_CREDENTIALS = (
-    "customerId or password is wrong, or too many attempts failed: try again in a few minutes"
+    "customerId or password is wrong (after several failures, logins are paused for a while)"
 )
 
 

@@ -1,1 +1,1 @@
-"""The GraphQL contract (DESIGN.md section 5): Strawberry types wrapping `dynamo/` records."""
+"""The GraphQL schema (`schema.graphql` at the root): Strawberry types wrapping `dynamo/` records."""

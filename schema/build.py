@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 import strawberry
@@ -16,6 +17,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.authenticate import Authenticate
@@ -23,6 +25,7 @@ from schema.customer import Customer
 from schema.limits import ArgumentGuard, query_limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import DATETIME
 from schema.session import Session
 
 PARSER_CACHE_SIZE = 256
@@ -62,5 +65,9 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     if not limits.introspection:
         extensions.insert(1, DisableIntrospection)
     return SessionGraphSchema(
-        query=Query, mutation=Mutation, types=[Session, Customer], extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        types=[Session, Customer],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={datetime: DATETIME}),
     )

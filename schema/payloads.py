@@ -7,14 +7,21 @@ import strawberry
 from schema.session import Session
 
 
-@strawberry.type
+@strawberry.type(
+    description="A new session and its token: what `login` and `createChildSession` return."
+)
 class LoginPayload:
     access_token: str = strawberry.field(
-        description="The bearer token: shown once, never stored by the server."
+        description=(
+            "The bearer token: send it as `Authorization: Bearer <accessToken>`. Shown once; the "
+            "server keeps only a hash of its secret."
+        )
     )
-    session: Session
+    session: Session = strawberry.field(description="The session the token belongs to.")
 
 
-@strawberry.type
+@strawberry.type(description="What a logout ended.")
 class LogoutPayload:
-    ended_session_ids: list[str]
+    ended_session_ids: list[str] = strawberry.field(
+        description="The ids of the sessions this call ended: parent sessions and their children."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -94,6 +95,8 @@ def create_table_command(args: argparse.Namespace) -> int:
 
 
 def load_command(args: argparse.Namespace) -> int:
+    from botocore.exceptions import ClientError
+
     from dynamo.workbench import ModelFileError, load_model
     from server.services import open_services
 
@@ -112,10 +115,30 @@ def load_command(args: argparse.Namespace) -> int:
     except ModelFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        print(_missing_table(settings), file=sys.stderr)
+        return 1
     finally:
         services.close()
     print(f"loaded {count} items into {settings.table_name}")
     return 0
+
+
+def _missing_table(settings: Settings) -> str:
+    """One line naming the table and the command that makes it (the same store options)."""
+    endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    where = "AWS" if settings.store_kind() == "aws" else (endpoint or "the endpoint")
+    options = [f"--table-name {settings.table_name}"]
+    if settings.store_kind() == "aws":
+        options.insert(0, "--store aws")
+    elif settings.endpoint_url:
+        options.insert(0, f"--endpoint-url {settings.endpoint_url}")
+    return (
+        f"error: there is no table {settings.table_name} at {where}: create it with "
+        f"`sessiongraph create-table {' '.join(options)}`, then load again"
+    )
 
 
 def schema_command(args: argparse.Namespace) -> int:

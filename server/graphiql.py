@@ -32,17 +32,45 @@ REACT_VERSION = "18.3.1"
 CDN_BASE = "https://unpkg.com"
 
 DEFAULT_QUERY = """\
-# sessiongraph's GraphiQL. Run a query with Ctrl-Enter or the ▶ button.
+# sessiongraph's GraphiQL. `viewer` (below) answers null until the Headers tab
+# holds a session's token: this page sends no token of its own.
 #
-# To act as a session, put its access token (from the login mutation)
-# in the Headers tab below; this browser keeps it in local storage:
+# 1. Run Register, then Login: press the run button (it asks which operation),
+#    or put the cursor inside one and press Ctrl-Enter. Login answers an accessToken.
+# 2. Open the Headers tab (under this editor) and put the token in it:
+#      {"Authorization": "Bearer <accessToken>"}
+# 3. Run Viewer: the session of that token. A token that stopped working
+#    (logged out, expired) gets an UNAUTHENTICATED error instead.
 #
-#   {"Authorization": "Bearer <accessToken>"}
+# The admin token (printed by `sessiongraph serve`) reads everything but is no
+# session, so `viewer` stays null for it: ask for `customer(customerId: "alice")`.
+# The Docs button describes every type and field.
 
-{
+mutation Register {
+  registerCustomer(customerId: "alice", password: "correct horse battery") {
+    customerId
+  }
+}
+
+mutation Login {
+  login(customerId: "alice", password: "correct horse battery") {
+    accessToken
+    session {
+      sessionId
+      expiresAt
+    }
+  }
+}
+
+query Viewer {
   viewer {
     sessionId
     state
+    expiresAt
+    customer {
+      customerId
+      lastLoginTime
+    }
   }
 }
 """

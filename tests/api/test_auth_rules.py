@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md section 4), through the real GraphQL endpoint.
+"""Who may do what (docs/design.md section 4), through the real GraphQL endpoint.
 
 One test per row of the auth table, and one per thing a caller must not reach. What a
 caller may not read looks the same as what does not exist: `null`, not an error.
@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from dynamo.clock import ManualClock
+from schema.scalars import serialize_datetime
 from tests.support.api import ADMIN_TOKEN, Api, GraphQLResult
 
 PASSWORD = "correct horse battery"
@@ -91,7 +92,7 @@ def ids(connection: dict[str, Any]) -> list[str]:
 
 def at(clock: ManualClock, minutes: float = 0) -> str:
     """`minutes` before the clock's now, as the API writes a DateTime."""
-    return (clock.now() - timedelta(minutes=minutes)).isoformat()
+    return serialize_datetime(clock.now() - timedelta(minutes=minutes))
 
 
 # anonymous -------------------------------------------------------------------------------

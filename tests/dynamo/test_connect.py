@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from dynamo.clock import ManualClock
-from dynamo.connect import connect_embedded, connect_endpoint
+from dynamo.connect import PLACEHOLDER_LINE, connect_embedded, connect_endpoint
 from dynamo.sessions import create_session, get_session_by_session_id
 from dynamo.store import Store
 from dynamo.table import create_table
@@ -79,5 +80,20 @@ def test_the_embedded_store_has_its_table_and_one_worker(monkeypatch: pytest.Mon
         store = Store(client=connection.client, table_name="embedded_sessions")
         session = create_session(store, "alice", token_hash="h")
         assert get_session_by_session_id(store, session.session_id) == session
+    finally:
+        connection.close()
+
+
+def test_embedded_store_says_it_uses_placeholder_credentials(caplog: Any) -> None:
+    """moto puts fake keys in the environment; botocore found them there and logged "Found
+    credentials in environment variables", which reads as if the user's AWS keys were used."""
+    with caplog.at_level(logging.DEBUG):
+        connection = connect_embedded(f"embedded_{uuid.uuid4().hex[:8]}")
+    try:
+        messages = [r.getMessage() for r in caplog.records]
+        assert not [m for m in messages if "Found credentials" in m]
+        assert [m for m in messages if PLACEHOLDER_LINE in m]
+        credentials = connection.client._request_signer._credentials  # what it signs with
+        assert credentials.access_key == "embedded"
     finally:
         connection.close()

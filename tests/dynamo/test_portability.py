@@ -1,4 +1,4 @@
-"""Request paths use only the portable API: no Scan, no transactions (DESIGN.md section 1)."""
+"""Request paths use only the portable API: no Scan, no transactions (docs/design.md section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The eight access patterns of DESIGN.md section 2 (expireSession's cascade: test_lifecycle)."""
+"""The eight access patterns of docs/design.md section 2 (expireSession's cascade: test_lifecycle)."""
 
 from __future__ import annotations
 

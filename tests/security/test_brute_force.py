@@ -14,6 +14,7 @@ from argon2 import extract_parameters
 from dynamo.customers import get_customer
 from dynamo.store import Store
 from resolvers import passwords
+from resolvers.mutations import WRONG_CREDENTIALS
 from tests.security.helpers import (
     LOGIN,
     PASSWORD,
@@ -27,9 +28,6 @@ from tests.security.helpers import (
 )
 from tests.support.api import ADMIN_TOKEN
 
-WRONG_CREDENTIALS = (
-    "customerId or password is wrong, or too many attempts failed: try again in a few minutes"
-)
 REGISTER = (
     "mutation($c: String!, $p: String!) "
     "{ registerCustomer(customerId: $c, password: $p) { customerId } }"

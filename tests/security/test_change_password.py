@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dynamo.customers import get_customer
+from resolvers.mutations import WRONG_CREDENTIALS
 from tests.security.helpers import (
     LOGIN,
     PASSWORD,
@@ -15,9 +16,6 @@ from tests.security.helpers import (
 )
 
 NEW_PASSWORD = "a brand new passphrase"
-WRONG_CREDENTIALS = (
-    "customerId or password is wrong, or too many attempts failed: try again in a few minutes"
-)
 CHANGE = (
     "mutation($c: String!, $n: String!) "
     "{ changePassword(currentPassword: $c, newPassword: $n) { endedSessionIds } }"

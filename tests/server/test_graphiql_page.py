@@ -28,6 +28,7 @@ from tests.support import browser
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "test-token"
+VIEWER = "{ viewer { sessionId state } }"
 
 # A stand-in for the real API, just enough for GraphiQL: its introspection and `viewer`.
 SCHEMA = build_schema("""
@@ -131,10 +132,11 @@ def test_graphiql_runs_a_query_with_no_internet(stub_api: StubApi) -> None:
             blocked = browser.block_other_hosts(page)
 
             graphql_url = f"{stub_api.url}/graphql"
-            # A fresh browser opens on the page's default query, `viewer`.
-            anonymous_viewer = browser.run_query_in_graphiql(page, graphql_url, None)
+            # A fresh browser, no token: `viewer` is null (the default document's comment
+            # says so; tests/api/test_graphiql_default_query.py runs its steps).
+            anonymous_viewer = browser.run_query_in_graphiql(page, graphql_url, VIEWER)
             viewer = browser.run_query_in_graphiql(
-                page, graphql_url, None, headers={"Authorization": f"Bearer {TOKEN}"}
+                page, graphql_url, VIEWER, headers={"Authorization": f"Bearer {TOKEN}"}
             )
             # GraphiQL keeps the query and the headers in local storage (after a debounce of
             # half a second), so a reload still sends the token.

@@ -142,7 +142,7 @@ def test_serve_load_seeds_the_embedded_store(served_with_sample):
         served_with_sample.admin_token,
     )
     customer = result["data"]["customer"]
-    assert customer["lastLoginTime"] == "2024-02-03T08:15:00+00:00"
+    assert customer["lastLoginTime"] == "2024-02-03T08:15:00.000Z"
     assert {e["node"]["sessionId"] for e in customer["sessions"]["edges"]} == {
         "a81kq2zz",
         "b77tr5ee",
