@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 
 from resolvers.context import RequestContext
@@ -127,6 +128,16 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         if resolved.prepared is not None:
             data.extensions = {**(data.extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
         return data
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for a GET that names a persisted query (no `query`, but `extensions` or
+        `documentId`): Apollo Client sends those with `Accept: */*`."""
+        params = request.query_params
+        return (
+            "extensions" not in params
+            and "documentId" not in params
+            and super().should_render_graphql_ide(request)
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
