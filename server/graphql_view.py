@@ -5,7 +5,6 @@ the response media type (`server.media`) and persisted queries (`server.persiste
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
@@ -25,7 +24,7 @@ from schema.documents import PREPARED_DOCUMENT
 from schema.errors import ErrorPolicy
 from server import media
 from server.graphiql import graphiql_page
-from server.persisted import PersistedQueries, PersistedQueryError
+from server.persisted import PersistedQueries, PersistedQueryError, document_id
 from server.protocol_errors import teach
 from server.services import Services
 
@@ -123,7 +122,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         data = await super().parse_http_body(request)
         if self.persisted is None or not isinstance(data, GraphQLRequestData):
             return data
-        resolved = self.persisted.resolve(data.query, data.extensions, await _document_id(request))
+        resolved = self.persisted.resolve(data.query, data.extensions, await document_id(request))
         data.query = resolved.query
         if resolved.prepared is not None:
             data.extensions = {**(data.extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
@@ -165,18 +164,4 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             message = teach(exc.reason, content_type=request.headers.get("content-type"))
             return json_error(exc.status_code, message, accept=request.headers.get("accept"))
         except PersistedQueryError as exc:
-            # A GraphQL error of Apollo's protocol: 200 as application/json, as clients expect.
-            response = json_error(200, exc.message, exc.code, accept=request.headers.get("accept"))
-            response.headers["cache-control"] = "private, no-cache, must-revalidate"
-            return response
-
-
-async def _document_id(request: AsyncHTTPRequestAdapter) -> object:
-    """The request's `documentId` (trusted documents), which Strawberry does not read."""
-    if request.method == "GET":
-        return request.query_params.get("documentId")
-    body = await request.get_body()
-    if b"documentId" not in body:
-        return None
-    parsed = json.loads(body)
-    return parsed.get("documentId") if isinstance(parsed, dict) else None
+            return exc.response(accept=request.headers.get("accept"))

@@ -29,8 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
+from starlette.responses import JSONResponse
+
 from schema.build import SessionGraphSchema
 from schema.documents import PreparedDocument, prepare_document
+from server import media
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 TRUSTED_DOCUMENTS_SETTING = "SESSIONGRAPH_TRUSTED_DOCUMENTS"
@@ -45,6 +49,16 @@ class PersistedQueryError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    def response(self, *, accept: str | None) -> JSONResponse:
+        """200 with `"data": null` as application/json (what Apollo's clients expect); the
+        status of its code with no `data` as application/graphql-response+json. Never cached:
+        the same GET succeeds once the query is registered."""
+        response = media.error_response(
+            200, self.message, self.code, graphql_response=media.wants_graphql_response(accept)
+        )
+        response.headers["cache-control"] = "private, no-cache, must-revalidate"
+        return response
 
 
 class TrustedDocumentsError(ValueError):
@@ -210,6 +224,18 @@ class PersistedQueries:
         if self.trusted_only:
             raise _not_allowed("registering a persisted query")
         return Resolved(query, self._register(sha256, query))
+
+
+async def document_id(request: AsyncHTTPRequestAdapter) -> object:
+    """The request's `documentId` (trusted documents), which Strawberry does not read: from the
+    URL of a GET, else from the JSON body Strawberry has already read and parsed."""
+    if request.method == "GET":
+        return request.query_params.get("documentId")
+    body = await request.get_body()
+    if b"documentId" not in body:
+        return None
+    parsed = json.loads(body)
+    return parsed.get("documentId") if isinstance(parsed, dict) else None
 
 
 def load_trusted_documents(path: Path) -> dict[str, str]:

@@ -437,3 +437,12 @@ def test_serve_refuses_a_bad_file_with_a_message_not_a_traceback(tmp_path):
     assert completed.returncode == 2, completed.stderr
     assert "error: SESSIONGRAPH_TRUSTED_DOCUMENTS=" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+@moto_only
+def test_a_prepared_document_cannot_be_forged_from_json(api, spies):
+    """The shortcut takes only the server's own Python object, never what a body carries."""
+    forged = {"sessiongraph.preparedDocument": {"query": "{ __typename }", "document": {}}}
+    response = post(api, query="{ __typename }", extensions=forged)
+    assert response.json() == {"data": {"__typename": "Query"}}
+    assert spies == {"parse": 1, "validate": 1}
