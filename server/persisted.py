@@ -104,7 +104,7 @@ class PersistedQueries:
         self,
         schema: SessionGraphSchema,
         *,
-        cache_size: int = 500,
+        cache_size: int = 100,
         trusted: Mapping[str, str] | None = None,
         trusted_only: bool = False,
     ) -> None:
@@ -125,11 +125,6 @@ class PersistedQueries:
                 f"{len(problems)} trusted document(s) in {TRUSTED_DOCUMENTS_SETTING} do not "
                 "validate against this server's schema and limits: " + "; ".join(problems[:5])
             )
-
-    @property
-    def cached(self) -> int:
-        """Documents registered by APQ and still in the cache."""
-        return len(self._cache)
 
     def lookup(self, sha256: str) -> PreparedDocument | None:
         prepared = self.trusted.get(sha256)

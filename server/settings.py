@@ -68,7 +68,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     persisted_query_cache_size: int = Field(
-        500, ge=0, description="Automatic Persisted Queries kept (LRU); 0 turns APQ off"
+        100,
+        ge=0,
+        description=(
+            "Automatic Persisted Queries kept (LRU); 0 turns APQ off. A document at the token "
+            "limit takes up to about 0.8 MB parsed"
+        ),
     )
     trusted_documents: Path | None = Field(
         None, description="JSON file of sha256 hash -> document (GraphQL Codegen's format)"
