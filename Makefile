@@ -19,7 +19,8 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# GraphiQL's scripts and styles, from the npm registry, served by the app itself.
+# GraphiQL's scripts and styles, from the npm registry, served by the app itself. Its `npm ci`
+# also installs the npm test tools of package.json (graphql-http's audit, dynalite).
 assets: server/static/vendor/.installed
 
 server/static/vendor/.installed: package.json package-lock.json scripts/vendor-graphiql.sh

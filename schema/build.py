@@ -8,20 +8,19 @@ from datetime import datetime
 from functools import partial
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    specified_rules,
 )
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.authenticate import Authenticate
 from schema.customer import Customer
+from schema.documents import DocumentRules, PreparedParserCache, PreparedValidationCache
 from schema.limits import ArgumentGuard, query_limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
@@ -42,6 +41,9 @@ class QueryLimits:
 
 
 class SessionGraphSchema(strawberry.Schema):
+    document_rules: DocumentRules
+    """The token limit and validation rules every request gets (for `schema.documents`)."""
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -49,25 +51,30 @@ class SessionGraphSchema(strawberry.Schema):
         it knows which errors are expected and the request id."""
 
 
-def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
+def build_schema(limits: QueryLimits | None = None) -> SessionGraphSchema:
     limits = limits or QueryLimits()
+    added_rules: list[type[ASTValidationRule]] = [
+        query_limits_rule(max_depth=limits.max_depth, max_aliases=limits.max_aliases)
+    ]
+    if not limits.introspection:
+        added_rules.insert(0, NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(ParserCache, maxsize=PARSER_CACHE_SIZE),
-        partial(ValidationCache, maxsize=VALIDATION_CACHE_SIZE),
+        partial(PreparedParserCache, maxsize=PARSER_CACHE_SIZE),
+        partial(PreparedValidationCache, maxsize=VALIDATION_CACHE_SIZE),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(
-            AddValidationRules,
-            [query_limits_rule(max_depth=limits.max_depth, max_aliases=limits.max_aliases)],
-        ),
+        partial(AddValidationRules, added_rules),
         partial(ArgumentGuard, max_nodes=limits.max_nodes),
         Authenticate,
     ]
-    if not limits.introspection:
-        extensions.insert(1, DisableIntrospection)
-    return SessionGraphSchema(
+    schema = SessionGraphSchema(
         query=Query,
         mutation=Mutation,
         types=[Session, Customer],
         extensions=extensions,
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),
     )
+    schema.document_rules = DocumentRules(
+        max_tokens=limits.max_tokens,
+        validation_rules=(*specified_rules, *added_rules),
+    )
+    return schema

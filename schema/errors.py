@@ -48,6 +48,9 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
     )
     if isinstance(original, GraphQLError) and original_code:
         return _coded(error, str(original_code), original.message)
+    if isinstance(original, GraphQLError) and error.path is None:
+        # graphql-core's own refusal of the variables, before any field ran.
+        return _coded(error, "BAD_USER_INPUT")
     if isinstance(original, (InvalidIdError, InvalidCursorError, InvalidPageSizeError)):
         return _coded(error, "BAD_USER_INPUT", str(original))
     if isinstance(original, ConflictError):

@@ -9,10 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from schema.build import build_schema
+from schema.build import SessionGraphSchema, build_schema
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
 from server.graphql_view import SessionGraphView
 from server.guard import RequestGuard
+from server.persisted import (
+    PersistedQueries,
+    TrustedDocumentsError,
+    load_trusted_documents,
+)
 from server.services import Services
 from server.settings import Settings
 
@@ -21,20 +26,56 @@ class ConfigurationError(RuntimeError):
     """Settings this server refuses to start with."""
 
 
+CORS_ALLOWED_HEADERS = [
+    "authorization",
+    "content-type",
+    "accept",
+    # What Apollo Client, urql, OpenTelemetry's and Sentry's browser SDKs add to requests.
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+]
+"""Request headers a browser on an allowed origin may send (persisted queries need none more:
+their hash travels in the body or the URL)."""
+
+
+def persisted_queries(settings: Settings, schema: SessionGraphSchema) -> PersistedQueries:
+    try:
+        trusted = (
+            load_trusted_documents(settings.trusted_documents)
+            if settings.trusted_documents is not None
+            else None
+        )
+        return PersistedQueries(
+            schema,
+            cache_size=settings.persisted_query_cache_size,
+            trusted=trusted,
+            trusted_only=settings.trusted_documents_enforced,
+        )
+    except TrustedDocumentsError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def create_app(settings: Settings, services: Services) -> Starlette:
     """The app over already opened `services` (the caller owns them and closes them)."""
     store_kind = services.connection.kind if services.connection else "external"
     problems = settings.production_problems(store_kind)
     if problems:
         raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+    schema = build_schema(settings.query_limits())
     view = SessionGraphView(
-        build_schema(settings.query_limits()),
+        schema,
         services,
         admin_token=settings.admin_token,
         graphiql=settings.graphiql_enabled,
         allow_queries_via_get=settings.get_enabled,
         execution_timeout=settings.execution_timeout_seconds,
         suggestions=not settings.production,
+        persisted=persisted_queries(settings, schema),
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -53,7 +94,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=CORS_ALLOWED_HEADERS,
                 max_age=600,
             ),
             Middleware(

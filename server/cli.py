@@ -45,7 +45,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from dynamo.workbench import load_model
-    from server.app import create_app
+    from server.app import ConfigurationError, create_app
     from server.services import open_services
 
     settings = _settings(args)
@@ -69,9 +69,14 @@ def serve(args: argparse.Namespace) -> int:
         if generated:
             print(f"admin token (generated for this run): {settings.admin_token}")
         print(f"GraphiQL and the API: http://{settings.host}:{settings.port}/graphql")
+        try:
+            app = create_app(settings, services)
+        except ConfigurationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         sys.stdout.flush()
         uvicorn.run(
-            create_app(settings, services),
+            app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),

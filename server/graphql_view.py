@@ -1,5 +1,6 @@
 """The Strawberry ASGI view: each request's context, GraphiQL's page, the execution timeout,
-and protocol errors as JSON with an `extensions.code` (Strawberry answers those in plain text)."""
+protocol errors as JSON with an `extensions.code` (Strawberry answers those in plain text),
+the response media type (`server.media`) and persisted queries (`server.persisted`)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,33 @@ import uuid
 from typing import Any
 
 import strawberry
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 
 from resolvers.context import RequestContext
+from schema.documents import PREPARED_DOCUMENT
 from schema.errors import ErrorPolicy
+from server import media
 from server.graphiql import graphiql_page
+from server.persisted import PersistedQueries, PersistedQueryError, document_id
+from server.protocol_errors import teach
 from server.services import Services
 
 log = logging.getLogger("sessiongraph")
 
 
-def json_error(status: int, message: str, code: str = "BAD_USER_INPUT") -> JSONResponse:
-    return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
+def json_error(
+    status: int, message: str, code: str = "BAD_USER_INPUT", *, accept: str | None = None
+) -> JSONResponse:
+    """A request error answered before GraphQL runs, in the media type `accept` asks for."""
+    return media.error_response(
+        status, message, code, graphql_response=media.wants_graphql_response(accept)
     )
 
 
@@ -43,6 +51,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         allow_queries_via_get: bool = True,
         execution_timeout: float = 10.0,
         suggestions: bool = True,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -54,6 +63,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self.admin_token = admin_token
         self.execution_timeout = execution_timeout
         self.error_policy = ErrorPolicy(suggestions=suggestions)
+        self.persisted = persisted
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -70,13 +80,63 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             user_agent=(request.headers.get("user-agent") or "")[:512] or None,
         )
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if media.wants_graphql_response(request.headers.get("accept")):
+            sub_response.media_type = media.GRAPHQL_RESPONSE_JSON
+        request.state.sub_response = sub_response
+        return sub_response
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         if result.errors:
             request_id = getattr(request.state, "request_id", "-")
             result.errors = self.error_policy.apply(result.errors, request_id)
-        return await super().process_result(request, result)
+        body = await super().process_result(request, result)
+        sub_response: Response | None = getattr(request.state, "sub_response", None)
+        if (
+            sub_response is not None
+            and sub_response.media_type == media.GRAPHQL_RESPONSE_JSON
+            and media.is_request_error(result)
+        ):
+            body.pop("data", None)
+            sub_response.status_code = media.request_error_status(
+                (e.extensions or {}).get("code") for e in result.errors or ()
+            )
+        return body
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == media.GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = media.GRAPHQL_RESPONSE_CONTENT_TYPE
+        return response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if self.persisted is None or not isinstance(data, GraphQLRequestData):
+            return data
+        resolved = self.persisted.resolve(data.query, data.extensions, await document_id(request))
+        data.query = resolved.query
+        if resolved.prepared is not None:
+            data.extensions = {**(data.extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
+        return data
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for a GET that names a persisted query (no `query`, but `extensions` or
+        `documentId`): Apollo Client sends those with `Accept: */*`."""
+        params = request.query_params
+        return (
+            "extensions" not in params
+            and "documentId" not in params
+            and super().should_render_graphql_ide(request)
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
@@ -98,6 +158,10 @@ class SessionGraphView(GraphQL[RequestContext, None]):
                 f"the request took longer than the execution timeout of "
                 f"{self.execution_timeout:g} s (SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS); "
                 "a mutation may still have been applied: read before you retry",
+                accept=request.headers.get("accept"),
             )
         except HTTPException as exc:
-            return json_error(exc.status_code, exc.reason)
+            message = teach(exc.reason, content_type=request.headers.get("content-type"))
+            return json_error(exc.status_code, message, accept=request.headers.get("accept"))
+        except PersistedQueryError as exc:
+            return exc.response(accept=request.headers.get("accept"))

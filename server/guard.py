@@ -36,6 +36,7 @@ class RequestGuard:
                 f"requests from origin {origin[:100]!r} are not allowed "
                 "(SESSIONGRAPH_CORS_ORIGINS lists the allowed ones)",
                 code="FORBIDDEN",
+                accept=headers.get("accept"),
             )
             await response(scope, receive, send)
             return
@@ -65,6 +66,7 @@ class RequestGuard:
             413,
             f"the request body is over the limit of {self.max_body_bytes} bytes "
             "(SESSIONGRAPH_MAX_BODY_BYTES)",
+            accept=Headers(scope=scope).get("accept"),
         )
         await response(scope, receive, send)
 

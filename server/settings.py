@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -66,7 +67,30 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @field_validator("forwarded_allow_ips", mode="before")
+    persisted_query_cache_size: int = Field(
+        100,
+        ge=0,
+        description=(
+            "Automatic Persisted Queries kept (LRU); 0 turns APQ off. A document at the token "
+            "limit takes up to about 0.8 MB parsed"
+        ),
+    )
+    trusted_documents: Path | None = Field(
+        None, description="JSON file of sha256 hash -> document (GraphQL Codegen's format)"
+    )
+    trusted_documents_only: bool | None = Field(
+        None, description="run only trusted documents; default: on in production with a list"
+    )
+
+    @property
+    def trusted_documents_enforced(self) -> bool:
+        if self.trusted_documents is None:
+            return False
+        return (
+            self.production if self.trusted_documents_only is None else self.trusted_documents_only
+        )
+
+    @field_validator("forwarded_allow_ips", "trusted_documents", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -44,9 +44,12 @@ def test_a_mutation_over_get_is_refused_without_a_state_change(api, alice, calls
     for query in (LOGOUT_ALL, REGISTER):
         response = api.client.get("/graphql", params={"query": query}, headers=auth)
         assert response.status_code == 400
-        assert response.json() == _error_body(
-            "mutations are not allowed when using GET", "BAD_USER_INPUT"
-        )
+        body = response.json()
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+        assert error["message"].startswith("mutations are not allowed when using GET: ")
+        assert "POST with `Content-Type: application/json`" in error["message"]
     assert calls.total == 0
     assert_token_works(api, token, session_id)
     assert get_customer(store, "mallory") is None
@@ -91,7 +94,12 @@ def test_a_post_without_a_json_content_type_is_refused(api, alice, calls, store,
     for query in (LOGOUT_ALL, REGISTER):
         response = send(api.client, query, auth)
         assert response.status_code == 400
-        assert response.json() == _error_body("Unsupported content type", "BAD_USER_INPUT")
+        body = response.json()
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+        assert error["message"].startswith("Unsupported content type (got ")
+        assert "`Content-Type: application/json`" in error["message"]
     assert calls.total == 0
     assert_token_works(api, token, session_id)
     assert get_customer(store, "mallory") is None
