@@ -27,7 +27,7 @@ from dynamo.keys import child_session_key, customer_key, parent_session_key, par
 from dynamo.records import Item
 from dynamo.store import Store
 from dynamo.streams import Change, Key
-from dynamo.timefmt import parse_epoch
+from dynamo.timefmt import parse_epoch, parse_iso
 from resolvers.auth import bearer_token, check_session_token
 from resolvers.caller import Admin, Anonymous, SessionCaller
 from resolvers.change_feed import ChangeFeed
@@ -69,6 +69,25 @@ def generation(item: Mapping[str, object] | None) -> int:
 def revoked_reason(customer: Mapping[str, object]) -> EndReason:
     value = customer.get(REVOKED_REASON_ATTRIBUTE)
     return "PASSWORD_CHANGED" if value == "PASSWORD_CHANGED" else "LOGOUT_ALL"
+
+
+def marked_revoked(
+    customer: Mapping[str, object], session: Mapping[str, object] | None, *, is_child: bool
+) -> EndReason | None:
+    """The revocation mark logoutAll and changePassword set on the customer item before the
+    generation of the revocation contract (`sessions_valid_after`, but `sessions_kept_id`, the
+    session that changed the password): why it revoked `session`, or None."""
+    valid_after = parse_iso(customer.get("sessions_valid_after"))
+    if valid_after is None or session is None:
+        return None
+    kept = customer.get("sessions_kept_id")
+    session_id = parse_key(str(session.get("PK", "")), str(session.get("SK", "")))
+    if not is_child and session_id is not None and session_id.session_id == kept:
+        return None
+    created = parse_iso(session.get("created_at"))
+    if created is not None and created > valid_after:
+        return None
+    return "PASSWORD_CHANGED" if kept else "LOGOUT_ALL"
 
 
 def _expired(item: Mapping[str, object] | None, now: datetime) -> bool:
@@ -146,30 +165,25 @@ class SubjectState:
         own = self.items.get(subject.own)
         own_known = own or self.known.get(subject.own)
         customer = self.items.get(subject.customer)
-        if customer is not None and generation(customer) > generation(own_known):
-            return revoked_reason(customer)
-        if subject.parent is not None:
-            parent = self.items.get(subject.parent)
-            if not _active(parent) or _expired(parent, now):
-                parent_known = parent or self.known.get(subject.parent)
-                by_ttl = change is not None and change.key == subject.parent and change.by_ttl
-                return "EXPIRED" if by_ttl or _expired(parent_known, now) else "PARENT_ENDED"
+        parent = self.items.get(subject.parent) if subject.parent else None
+        parent_known = parent or (self.known.get(subject.parent) if subject.parent else None)
+        if customer is not None:
+            if generation(customer) > generation(own_known):
+                return revoked_reason(customer)
+            marked = marked_revoked(customer, own_known, is_child=subject.parent is not None)
+            if subject.parent is not None:
+                marked = marked or marked_revoked(customer, parent_known, is_child=False)
+            if marked is not None:
+                return marked
+        if subject.parent is not None and (not _active(parent) or _expired(parent, now)):
+            by_ttl = change is not None and change.key == subject.parent and change.by_ttl
+            return "EXPIRED" if by_ttl or _expired(parent_known, now) else "PARENT_ENDED"
         if own is None:
             by_ttl = change is not None and change.key == subject.own and change.by_ttl
             return "EXPIRED" if by_ttl or _expired(own_known, now) else "LOGOUT"
         if _expired(own, now):
             return "EXPIRED"
         return None if _active(own) else "LOGOUT"
-
-
-def revoked_by_mark(change: Change | None, subject: Subject) -> EndReason:
-    """The items look alive but the token check says no: the customer item revoked it with
-    a mark this module does not read (a change of password comes with a new hash)."""
-    if change is not None and change.key == subject.customer and change.old and change.new:
-        if change.old.get("password_hash") != change.new.get("password_hash"):
-            return "PASSWORD_CHANGED"
-        return "LOGOUT_ALL"
-    return "LOGOUT"
 
 
 def read_items(store: Store, keys: list[Key]) -> dict[Key, Item | None]:
@@ -188,7 +202,7 @@ async def check_subject(
         reason is None
         and await ctx.call(check_session_token, ctx.store, state.subject.token) is None
     ):
-        reason = revoked_by_mark(change, state.subject)
+        reason = "LOGOUT"  # ended by a rule the items above do not show
     return reason
 
 
@@ -241,6 +255,8 @@ class CustomerEvents:
     customer_id: str
     revoked: tuple[int, EndReason] | None = None
     """The latest generation bump seen: sessions below it ended for its reason."""
+    customer: Item | None = None
+    """The customer item's latest image (its revocation mark)."""
     ended: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def events(self, change: Change, now: datetime) -> list[SessionEvent]:
@@ -250,6 +266,7 @@ class CustomerEvents:
         if parsed.kind == "customer":
             if change.new is not None and generation(change.new) > generation(change.old):
                 self.revoked = (generation(change.new), revoked_reason(change.new))
+            self.customer = change.new
             return []
         assert parsed.session_id is not None
         is_child = parsed.kind == "child"
@@ -266,6 +283,8 @@ class CustomerEvents:
             reason: EndReason = "EXPIRED"
         elif self.revoked is not None and generation(old) < self.revoked[0]:
             reason = self.revoked[1]
+        elif self.customer and (marked := marked_revoked(self.customer, old, is_child=is_child)):
+            reason = marked
         elif is_child and parsed.parent_session_id in self.ended:
             reason = "PARENT_ENDED"
         else:
