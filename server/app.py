@@ -111,7 +111,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     ]
     if settings.graphiql_enabled:
         routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -129,3 +129,5 @@ def create_app(settings: Settings, services: Services) -> Starlette:
             ),
         ],
     )
+    app.state.events = events
+    return app
