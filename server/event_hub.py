@@ -88,6 +88,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
         self._connections: Counter[str] = Counter()
+        self._lost_track = False
 
     # lifespan ---------------------------------------------------------------------------
 
@@ -206,6 +207,7 @@ class EventHub:
             except Exception:
                 log.warning("session events: reading changes failed; retrying", exc_info=True)
                 await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+                self._lost_track = True
                 continue
             self.publish(changes)
             if self.mode == "poll":
@@ -218,6 +220,12 @@ class EventHub:
 
     async def _read(self) -> list[Change]:
         if self.mode == "stream" and self.reader is not None:
+            if self._lost_track:
+                # Changes may have gone by while reading failed: start again from LATEST and
+                # have every subscriber read its items again, as the poller's baseline does.
+                await self.runner.run(self.reader.position)
+                self._lost_track = False
+                return [Change("MODIFY", pk, sk, baseline=True) for pk, sk in self._by_key]
             return await self.runner.run(self.reader.read)
         keys = set(self._by_key)
         customers = set(self._by_customer)

@@ -301,3 +301,10 @@ def test_a_child_token_may_not_watch_its_customer(pair: Pair) -> None:
         message = ws.receive()
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"]
+
+
+def test_a_websocket_message_is_capped_like_a_request_body(pair: Pair) -> None:
+    session = login(pair.writer, customer())
+    with GraphQLWS.connect(pair.ws_url, token=session.token) as ws:
+        ws.subscribe("big", "subscription { sessionEnded { sessionId } }" + " " * 70_000)
+        assert ws.closed().code == 1009  # over SESSIONGRAPH_MAX_BODY_BYTES (64 KiB)
