@@ -23,7 +23,14 @@ from decimal import Decimal
 from typing import Literal
 
 from dynamo.batch import batch_get
-from dynamo.keys import child_session_key, customer_key, parent_session_key, parse_key, validate_id
+from dynamo.keys import (
+    ParsedKey,
+    child_session_key,
+    customer_key,
+    parent_session_key,
+    parse_key,
+    validate_id,
+)
 from dynamo.records import Item
 from dynamo.store import Store
 from dynamo.streams import Change, Key
@@ -39,6 +46,7 @@ EventKind = Literal["STARTED", "ENDED"]
 REVOKED_REASONS: tuple[EndReason, ...] = ("LOGOUT_ALL", "PASSWORD_CHANGED")
 GENERATION_ATTRIBUTE = "session_generation"
 REVOKED_REASON_ATTRIBUTE = "revoked_reason"
+KEPT_SESSION_ATTRIBUTE = "kept_session_id"
 TIMER_MARGIN_SECONDS = 0.05
 """`expires_at` is whole seconds and a session is expired at it: read just after."""
 MAX_REMEMBERED_ENDINGS = 10_000
@@ -64,6 +72,18 @@ def generation(item: Mapping[str, object] | None) -> int:
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return int(value)
     return 0
+
+
+def current(
+    customer: Mapping[str, object], parent: Mapping[str, object] | None, parent_id: str | None
+) -> bool:
+    """A parent session no generation bump has ended: at the customer's generation, or the
+    one changePassword kept (`kept_session_id`), one behind until it is restamped."""
+    customer_generation, own = generation(customer), generation(parent)
+    if own >= customer_generation:
+        return True
+    kept = customer.get(KEPT_SESSION_ATTRIBUTE)
+    return kept is not None and kept == parent_id and own >= customer_generation - 1
 
 
 def revoked_reason(customer: Mapping[str, object]) -> EndReason:
@@ -132,6 +152,12 @@ class Subject:
         )
 
     @property
+    def parent_session_id(self) -> str | None:
+        """The id of the parent session the subject hangs on: itself, or a child's parent."""
+        parsed = parse_key(*(self.parent or self.own))
+        return parsed.session_id if parsed is not None else None
+
+    @property
     def keys(self) -> list[Key]:
         return [self.own, self.customer] + ([self.parent] if self.parent else [])
 
@@ -168,8 +194,11 @@ class SubjectState:
         parent = self.items.get(subject.parent) if subject.parent else None
         parent_known = parent or (self.known.get(subject.parent) if subject.parent else None)
         if customer is not None:
-            if generation(customer) > generation(own_known):
+            parent_item = parent_known if subject.parent is not None else own_known
+            if not current(customer, parent_item, subject.parent_session_id):
                 return revoked_reason(customer)
+            if subject.parent is not None and generation(own_known) < generation(customer):
+                return revoked_reason(customer)  # a child: never kept, its own must be current
             marked = marked_revoked(customer, own_known, is_child=subject.parent is not None)
             if subject.parent is not None:
                 marked = marked or marked_revoked(customer, parent_known, is_child=False)
@@ -253,10 +282,9 @@ class CustomerEvents:
     """A customer's sessions starting and ending, from the changes to its items."""
 
     customer_id: str
-    revoked: tuple[int, EndReason] | None = None
-    """The latest generation bump seen: sessions below it ended for its reason."""
     customer: Item | None = None
-    """The customer item's latest image (its revocation mark)."""
+    """The customer item's latest image: its generation (and revocation mark) tell why the
+    sessions removed after a logoutAll or changePassword ended."""
     ended: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def events(self, change: Change, now: datetime) -> list[SessionEvent]:
@@ -264,8 +292,6 @@ class CustomerEvents:
         if parsed is None or change.baseline or change.customer_id != self.customer_id:
             return []
         if parsed.kind == "customer":
-            if change.new is not None and generation(change.new) > generation(change.old):
-                self.revoked = (generation(change.new), revoked_reason(change.new))
             self.customer = change.new
             return []
         assert parsed.session_id is not None
@@ -281,8 +307,8 @@ class CustomerEvents:
         old = change.old or {}
         if change.by_ttl or _expired(old, now):
             reason: EndReason = "EXPIRED"
-        elif self.revoked is not None and generation(old) < self.revoked[0]:
-            reason = self.revoked[1]
+        elif self.customer is not None and not self._current(old, parsed, is_child):
+            reason = revoked_reason(self.customer)
         elif self.customer and (marked := marked_revoked(self.customer, old, is_child=is_child)):
             reason = marked
         elif is_child and parsed.parent_session_id in self.ended:
@@ -290,6 +316,12 @@ class CustomerEvents:
         else:
             reason = "LOGOUT"
         return self._ended(parsed.session_id, is_child, reason)
+
+    def _current(self, old: Item, parsed: ParsedKey, is_child: bool) -> bool:
+        assert self.customer is not None
+        if is_child:
+            return generation(old) >= generation(self.customer)
+        return current(self.customer, old, parsed.session_id)
 
     def _ended(self, session_id: str, is_child: bool, reason: EndReason) -> list[SessionEvent]:
         if session_id in self.ended:

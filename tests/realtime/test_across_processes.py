@@ -42,19 +42,32 @@ def customer() -> str:
     return f"rt-{uuid.uuid4().hex[:12]}"
 
 
-def bump_generation(client: Any, table: str, customer_id: str, generation: int, reason: str):
-    """What logoutAll and changePassword write (the revocation contract): one UpdateItem."""
+def bump_generation(
+    client: Any,
+    table: str,
+    customer_id: str,
+    generation: int,
+    reason: str,
+    kept: Session | None = None,
+) -> None:
+    """What logoutAll and changePassword write (the revocation contract): one UpdateItem;
+    changePassword also names the caller's parent session, which it keeps."""
     key = {"S": f"c#{customer_id}"}
+    values = {":g": {"N": str(generation)}, ":r": {"S": reason}}
+    update = "SET session_generation = :g, revoked_reason = :r"
+    if kept is not None:
+        update += ", kept_session_id = :k"
+        values[":k"] = {"S": kept.session_id}
     client.update_item(
         TableName=table,
         Key={"PK": key, "SK": key},
-        UpdateExpression="SET session_generation = :g, revoked_reason = :r",
-        ExpressionAttributeValues={":g": {"N": str(generation)}, ":r": {"S": reason}},
+        UpdateExpression=update,
+        ExpressionAttributeValues=values,
     )
 
 
 def stamp_session(client: Any, table: str, session: Session, customer_id: str, generation: int):
-    """changePassword's caller is restamped to the new generation (before the bump)."""
+    """changePassword's caller is restamped to the new generation (after the bump)."""
     client.update_item(
         TableName=table,
         Key={"PK": {"S": f"suuid#{session.session_id}"}, "SK": {"S": f"c#{customer_id}"}},
@@ -147,8 +160,9 @@ def test_a_generation_bump_for_a_password_change_spares_the_restamped_caller(
         subscribe_session_ended(pair.ws_url, caller) as caller_ws,
         subscribe_session_ended(pair.ws_url, other) as other_ws,
     ):
+        bump_generation(client, pair.table_name, who, 1, "PASSWORD_CHANGED", kept=caller)
+        expect_silence(caller_ws, 0.5)  # kept, one generation behind, until restamped
         stamp_session(client, pair.table_name, caller, who, 1)
-        bump_generation(client, pair.table_name, who, 1, "PASSWORD_CHANGED")
         expect_session_ended(other_ws, other, "PASSWORD_CHANGED")
         expect_silence(caller_ws, 1.5)
     assert pair.reader.graphql("{ viewer { sessionId } }", token=caller.token).ok() == {

@@ -96,6 +96,43 @@ def test_a_higher_customer_generation_ends_it_for_the_customers_reason(reason: s
     assert restamped.end_reason(None, NOW) is None
 
 
+def test_the_parent_kept_by_a_password_change_lives_one_generation_behind() -> None:
+    """changePassword bumps the customer naming the caller's parent, then restamps it."""
+    customer = {
+        **CUSTOMER,
+        "session_generation": 3,
+        "revoked_reason": "PASSWORD_CHANGED",
+        "kept_session_id": "p1",
+    }
+    assert (
+        parent_state(own=item(PARENT, session_generation=2), customer=customer).end_reason(
+            None, NOW
+        )
+        is None
+    )
+    assert (
+        parent_state(own=item(PARENT, session_generation=1), customer=customer).end_reason(
+            None, NOW
+        )
+        == "PASSWORD_CHANGED"
+    )
+    # Its children are not kept: they end with everyone else.
+    assert (
+        child_state(
+            own=item(CHILD, session_generation=2),
+            parent=item(PARENT, session_generation=2),
+            customer=customer,
+        ).end_reason(None, NOW)
+        == "PASSWORD_CHANGED"
+    )
+    # Another customer's kept id keeps nothing here.
+    other = {**customer, "kept_session_id": "p2"}
+    assert (
+        parent_state(own=item(PARENT, session_generation=2), customer=other).end_reason(None, NOW)
+        == "PASSWORD_CHANGED"
+    )
+
+
 def test_an_unknown_revoked_reason_is_logout_all() -> None:
     customer = {**CUSTOMER, "session_generation": 1}
     assert parent_state(own=item(PARENT), customer=customer).end_reason(None, NOW) == "LOGOUT_ALL"
