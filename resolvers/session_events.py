@@ -347,7 +347,8 @@ async def customer_session_events(
         if customer_id is not None and customer_id != caller.customer_id:
             raise Forbidden("a session can only watch its own customer's sessions")
         customer_id = caller.customer_id
-        state = SubjectState(Subject.of(caller, _session_subscriber(ctx, "it")[1]))
+        _, token = _session_subscriber(ctx, "customerSessionEvents")
+        state = SubjectState(Subject.of(caller, token))
     elif customer_id is None:
         raise BadUserInput("customerId is required when the admin watches a customer")
     validate_id(customer_id, "customerId")
