@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,9 +26,6 @@ from dynamo.keys import SESSION_PREFIX, customer_key, customer_key_part, parse_k
 from dynamo.query import KeyQuery, query_all
 from dynamo.records import Item
 from dynamo.store import Store, from_attributes
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 DynamoDBStreamsClient = Any
 """A boto3 `dynamodbstreams` client (no type stubs are installed for it)."""
@@ -117,7 +114,6 @@ class StreamReader:
     """Follows every shard of one table's stream. Not thread-safe: one caller at a time."""
 
     streams: DynamoDBStreamsClient
-    client: DynamoDBClient
     table_name: str
     refresh_seconds: float = SHARD_REFRESH_SECONDS
     monotonic: Callable[[], float] = time.monotonic
@@ -131,12 +127,7 @@ class StreamReader:
         iterators left unused expire after 15 minutes). Returns the number of shards
         followed; raises `NoStream` when there is no readable stream."""
         try:
-            table = self.client.describe_table(TableName=self.table_name)["Table"]
-            arn = table.get("LatestStreamArn")
-            enabled = table.get("StreamSpecification", {}).get("StreamEnabled", True)
-            if not arn or not enabled:
-                raise NoStream(f"table {self.table_name} has no stream enabled")
-            self.stream_arn = arn
+            self.stream_arn = self._find_stream()
             self._shards.clear()
             self._known.clear()
             for shard in self._describe_shards():
@@ -181,6 +172,27 @@ class StreamReader:
     @property
     def shard_count(self) -> int:
         return len(self._shards)
+
+    def _find_stream(self) -> str:
+        """The table's newest stream (ListStreams), which must be enabled."""
+        found: list[tuple[str, str]] = []
+        start: str | None = None
+        while True:
+            extra = {"ExclusiveStartStreamArn": start} if start else {}
+            answer = self.streams.list_streams(TableName=self.table_name, **extra)
+            found.extend((s.get("StreamLabel", ""), s["StreamArn"]) for s in answer["Streams"])
+            start = answer.get("LastEvaluatedStreamArn")
+            if not start:
+                break
+        if not found:
+            raise NoStream(f"table {self.table_name} has no stream enabled")
+        arn = max(found)[1]
+        status = self.streams.describe_stream(StreamArn=arn, Limit=1)["StreamDescription"].get(
+            "StreamStatus", "ENABLED"
+        )
+        if status not in ("ENABLED", "ENABLING"):
+            raise NoStream(f"the stream of table {self.table_name} is {status}")
+        return str(arn)
 
     def _refresh(self) -> None:
         """Follow shards that appeared since (split or rolled over) from their start."""

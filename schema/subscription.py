@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -17,34 +18,52 @@ from schema.context import Info
 
 @strawberry.enum(description="Why a session ended.")
 class SessionEndReason(Enum):
-    LOGOUT = "LOGOUT"
-    LOGOUT_ALL = "LOGOUT_ALL"
-    PASSWORD_CHANGED = "PASSWORD_CHANGED"
-    PARENT_ENDED = "PARENT_ENDED"
-    EXPIRED = "EXPIRED"
+    LOGOUT = strawberry.enum_value(
+        "LOGOUT", description="Logged out (itself, or by its parent session or the admin)."
+    )
+    LOGOUT_ALL = strawberry.enum_value(
+        "LOGOUT_ALL", description="Every session of the customer was ended (logoutAll)."
+    )
+    PASSWORD_CHANGED = strawberry.enum_value(
+        "PASSWORD_CHANGED",
+        description="The password changed: every session but the one that changed it ended.",
+    )
+    PARENT_ENDED = strawberry.enum_value(
+        "PARENT_ENDED", description="A child session whose parent session ended."
+    )
+    EXPIRED = strawberry.enum_value(
+        "EXPIRED", description="Its idle timeout or absolute lifetime passed."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What happened to a session.")
 class SessionEventKind(Enum):
-    STARTED = "STARTED"
-    ENDED = "ENDED"
+    STARTED = strawberry.enum_value("STARTED", description="A login or a new child session.")
+    ENDED = strawberry.enum_value("ENDED", description="The session ended; `reason` says why.")
 
 
-@strawberry.type
+@strawberry.type(description="The bearer's own session ended.")
 class SessionEnded:
-    session_id: str
-    reason: SessionEndReason
+    session_id: str = strawberry.field(description="The session that ended (the bearer's).")
+    reason: SessionEndReason = strawberry.field(description="Why it ended.")
 
 
-@strawberry.type
+@strawberry.type(description="One of a customer's sessions started or ended.")
 class SessionEvent:
-    kind: SessionEventKind
-    session_id: str
-    is_child: bool
-    reason: SessionEndReason | None = strawberry.field(description="For ENDED: why.")
+    kind: SessionEventKind = strawberry.field(description="Started or ended.")
+    session_id: str = strawberry.field(description="The session it happened to.")
+    is_child: bool = strawberry.field(description="Whether it is a child session.")
+    reason: SessionEndReason | None = strawberry.field(
+        description="Why it ended, for ENDED; null for STARTED."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "Events pushed over a WebSocket on the GraphQL path (subprotocol graphql-transport-ws), "
+        'authenticated by connection_init\'s payload {"Authorization": "Bearer <token>"}.'
+    )
+)
 class Subscription:
     @strawberry.subscription(
         description=(
@@ -63,7 +82,14 @@ class Subscription:
         )
     )
     async def customer_session_events(
-        self, info: Info, customer_id: str | None = None
+        self,
+        info: Info,
+        customer_id: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The customer to watch: the admin's choice; a parent session's own."
+            ),
+        ] = None,
     ) -> AsyncGenerator[SessionEvent, None]:
         async for event in session_events.customer_session_events(info.context, customer_id):
             yield SessionEvent(

@@ -77,9 +77,7 @@ class EventHub:
         self.runner = runner
         self.poll_interval = poll_interval
         self.max_connections_per_session = max_connections_per_session
-        self.reader = (
-            StreamReader(streams, store.client, store.table_name) if streams is not None else None
-        )
+        self.reader = StreamReader(streams, store.table_name) if streams is not None else None
         self.poller = KeyPoller(store)
         self.mode: Mode = "stream" if streams is not None else "poll"
         self._by_key: defaultdict[Key, set[Watch]] = defaultdict(set)

@@ -49,7 +49,7 @@ def read_until(reader: StreamReader, count: int) -> list[Change]:
 
 
 def test_the_stream_tells_inserts_updates_and_removals_with_both_images(store: Store) -> None:
-    reader = StreamReader(streams_client(store), store.client, store.table_name)
+    reader = StreamReader(streams_client(store), store.table_name)
     assert reader.position() >= 1
     key = parent_session_key("s1", "alice")
     item = {**key, "customer_id": "alice", "session_state": "active"}
@@ -77,7 +77,7 @@ def test_the_stream_tells_inserts_updates_and_removals_with_both_images(store: S
 def test_changes_before_positioning_are_not_read(store: Store) -> None:
     key = customer_key("bob")
     store.client.put_item(TableName=store.table_name, Item=to_attributes(key))
-    reader = StreamReader(streams_client(store), store.client, store.table_name)
+    reader = StreamReader(streams_client(store), store.table_name)
     reader.position()
     assert reader.read() == []
 
@@ -87,7 +87,7 @@ def test_a_table_without_a_stream_says_so(store: Store) -> None:
     store.client.create_table(**table_definition(name))
     store.client.get_waiter("table_exists").wait(TableName=name)
     try:
-        reader = StreamReader(streams_client(store), store.client, name)
+        reader = StreamReader(streams_client(store), name)
         with pytest.raises(NoStream, match="no stream"):
             reader.position()
     finally:
@@ -144,6 +144,9 @@ class FakeStreams:
     expire_next: set[str] = field(default_factory=set)
     iterator_types: list[tuple[str, str]] = field(default_factory=list)
 
+    def list_streams(self, TableName: str) -> dict[str, Any]:
+        return {"Streams": [{"StreamArn": "arn:stream", "StreamLabel": "1"}]}
+
     def describe_stream(self, StreamArn: str, **_: Any) -> dict[str, Any]:
         shards = []
         for shard_id in self.shards:
@@ -174,14 +177,9 @@ class FakeStreams:
         return {"Records": records, "NextShardIterator": following}
 
 
-class FakeTable:
-    def describe_table(self, TableName: str) -> dict[str, Any]:
-        return {"Table": {"LatestStreamArn": "arn:stream", "StreamSpecification": {}}}
-
-
 def test_a_closed_shard_hands_over_to_its_children_from_their_start() -> None:
     streams = FakeStreams({"shard-1": [_record("suuid#old")]})
-    reader = StreamReader(streams, FakeTable(), "t")  # type: ignore[arg-type]
+    reader = StreamReader(streams, "t")
     assert reader.position() == 1
     assert streams.iterator_types == [("shard-1", "LATEST")]
 
@@ -204,14 +202,14 @@ def test_a_closed_shard_hands_over_to_its_children_from_their_start() -> None:
 
 def test_closed_shards_found_at_positioning_are_not_read() -> None:
     streams = FakeStreams({"shard-0": [_record("suuid#x")], "shard-1": []}, closed={"shard-0"})
-    reader = StreamReader(streams, FakeTable(), "t")  # type: ignore[arg-type]
+    reader = StreamReader(streams, "t")
     assert reader.position() == 1
     assert reader.read() == []
 
 
 def test_an_expired_iterator_reads_on_from_latest() -> None:
     streams = FakeStreams({"shard-1": []})
-    reader = StreamReader(streams, FakeTable(), "t")  # type: ignore[arg-type]
+    reader = StreamReader(streams, "t")
     reader.position()
     streams.expire_next.add("shard-1")
     assert reader.read() == []
