@@ -227,12 +227,14 @@ async def check_subject(
     """Read the subject's items again and check its token again; why it ended, or None."""
     state.update(await ctx.call(read_items, ctx.store, state.subject.keys), change)
     reason = state.end_reason(change, ctx.store.clock.now())
-    if (
-        reason is None
-        and await ctx.call(check_session_token, ctx.store, state.subject.token) is None
-    ):
-        reason = "LOGOUT"  # ended by a rule the items above do not show
-    return reason
+    if reason is not None:
+        return reason
+    if await ctx.call(check_session_token, ctx.store, state.subject.token) is not None:
+        return None
+    # It ended between the two reads: read the items once more (what ended it stays written)
+    # to say why; if they still look alive, a rule they do not show ended it.
+    state.update(await ctx.call(read_items, ctx.store, state.subject.keys), None)
+    return state.end_reason(change, ctx.store.clock.now()) or "LOGOUT"
 
 
 def _session_subscriber(ctx: RequestContext, what: str) -> tuple[SessionCaller, str]:

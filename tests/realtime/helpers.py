@@ -92,8 +92,7 @@ def expect_session_ended(
     started = time.monotonic()
     payload = next_payload(ws, op_id)
     took = time.monotonic() - started
-    assert payload == {
-        "data": {"sessionEnded": {"sessionId": session.session_id, "reason": reason}}
-    }
+    expected = {"data": {"sessionEnded": {"sessionId": session.session_id, "reason": reason}}}
+    assert payload == expected, payload
     expect_complete(ws, op_id)
     return took

@@ -32,6 +32,7 @@ from tests.realtime.conftest import table_name
 from tests.realtime.helpers import (
     CUSTOMER_EVENTS,
     SESSION_ENDED,
+    child,
     expect_session_ended,
     login,
     logout,
@@ -243,5 +244,39 @@ def test_a_logout_between_the_subscribers_first_read_and_its_wait_is_not_lost(
                     assert ended.result() == [session.session_id]
                     pause.release()
                     expect_session_ended(ws, session, "LOGOUT")
+    finally:
+        services.close()
+
+
+@pytest.mark.dynamodb_local
+def test_a_parent_ending_between_a_childs_two_reads_is_still_parent_ended(
+    dynamodb_local_server: Any,
+) -> None:
+    """A child subscriber reads its items (alive), then its parent is logged out, then it
+    checks its token (dead): the reason comes from the items as they are now, not LOGOUT."""
+    name = table_name()
+    connection = connect_endpoint(dynamodb_local_server.endpoint_url, pool_size=4)
+    create_table(connection.client, name)
+    services = Services(
+        Store(client=connection.client, table_name=name), BlockingCallRunner(4), connection
+    )
+    try:
+        with served(Settings(admin_token=ADMIN_TOKEN), services) as app:
+            parent = login(app, customer())
+            kid = child(app, parent)
+            with GraphQLWS.connect(app.ws_url, token=kid.token) as ws:
+
+                def the_childs_item_read(params: dict[str, Any]) -> bool:
+                    keys = params["RequestItems"][name]["Keys"]
+                    return any(k["SK"]["S"] == f"child#suuid#{kid.session_id}" for k in keys)
+
+                with paused(
+                    connection.client, "BatchGetItem", the_childs_item_read, after=True
+                ) as pause:
+                    ws.subscribe("ended", SESSION_ENDED)
+                    pause.wait_reached()
+                    assert Background(lambda: logout(app, parent)).result()
+                    pause.release()
+                    expect_session_ended(ws, kid, "PARENT_ENDED")
     finally:
         services.close()
