@@ -72,10 +72,12 @@ class EventHub:
         *,
         poll_interval: float = 0.5,
         max_connections_per_session: int = 5,
+        error_backoff: float = ERROR_BACKOFF_SECONDS,
     ) -> None:
         self.store = store
         self.runner = runner
         self.poll_interval = poll_interval
+        self.error_backoff = error_backoff
         self.max_connections_per_session = max_connections_per_session
         self.reader = StreamReader(streams, store.table_name) if streams is not None else None
         self.poller = KeyPoller(store)
@@ -204,7 +206,7 @@ class EventHub:
                 raise
             except Exception:
                 log.warning("session events: reading changes failed; retrying", exc_info=True)
-                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+                await asyncio.sleep(self.error_backoff)
                 self._lost_track = True
                 continue
             self.publish(changes)
