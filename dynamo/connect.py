@@ -32,6 +32,8 @@ class Connection:
     max_concurrency: int
     """How many calls may run at once: the connection pool, or 1 for the embedded store."""
     _mock: Any = None
+    streams: Any = None
+    """A `dynamodbstreams` client on the same endpoint and credentials (dynamo.streams)."""
 
     def close(self) -> None:
         if self._mock is not None:
@@ -46,6 +48,14 @@ def client_config(pool_size: int, *, ignore_configured_endpoints: bool = False) 
         connect_timeout=3,
         read_timeout=10,
         tcp_keepalive=True,
+    )
+
+
+def streams_config(pool_size: int, *, ignore_configured_endpoints: bool = False) -> Config:
+    """The streams client's: regional endpoints, not the account-based ones botocore picks
+    for a StreamArn (moto, the embedded store, answers only the regional one)."""
+    return client_config(pool_size, ignore_configured_endpoints=ignore_configured_endpoints).merge(
+        Config(account_id_endpoint_mode="disabled")
     )
 
 
@@ -77,8 +87,13 @@ def connect_endpoint(
             extra |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     config = client_config(pool_size, ignore_configured_endpoints=use_aws)
     client = session.client("dynamodb", config=config, **extra)
+    streams = session.client(
+        "dynamodbstreams",
+        config=streams_config(pool_size, ignore_configured_endpoints=use_aws),
+        **extra,
+    )
     kind: StoreKind = "aws" if use_aws or not endpoint_url else "endpoint"
-    return Connection(client=client, kind=kind, max_concurrency=pool_size)
+    return Connection(client=client, kind=kind, max_concurrency=pool_size, streams=streams)
 
 
 def connect_embedded(table_name: str) -> Connection:
@@ -101,8 +116,17 @@ def connect_embedded(table_name: str) -> Connection:
         aws_secret_access_key="embedded",
     )
     log.info(PLACEHOLDER_LINE)
+    streams = boto3.client(
+        "dynamodbstreams",
+        region_name=_region(),
+        config=streams_config(1),
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",
+    )
     create_table(client, table_name)
-    return Connection(client=client, kind="embedded", max_concurrency=1, _mock=mock)
+    return Connection(
+        client=client, kind="embedded", max_concurrency=1, _mock=mock, streams=streams
+    )
 
 
 def resolve_kind(

@@ -44,7 +44,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 
 def create_table(client: DynamoDBClient, table_name: str) -> bool:
-    """Create the table if missing, wait until it is active, enable TTL (best effort).
+    """Create the table if missing, wait until it is active, enable TTL and the stream
+    (both best effort).
 
     Returns True when this call created the table, False when it was already there.
     """
@@ -60,6 +61,7 @@ def create_table(client: DynamoDBClient, table_name: str) -> bool:
     )
     if created:
         enable_ttl(client, table_name)
+        enable_stream(client, table_name)
     return created
 
 
@@ -72,3 +74,21 @@ def enable_ttl(client: DynamoDBClient, table_name: str) -> None:
         )
     except ClientError as exc:
         log.warning("TTL on %s not enabled (%s): expired items are only hidden", table_name, exc)
+
+
+def enable_stream(client: DynamoDBClient, table_name: str) -> None:
+    """Turn on the table's stream (new and old images), which every server process reads to
+    tell subscribers that a session ended. An engine without streams only gets a warning:
+    the servers then poll the keys their subscribers watch."""
+    try:
+        client.update_table(
+            TableName=table_name,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        client.get_waiter("table_exists").wait(
+            TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+    except ClientError as exc:
+        log.warning(
+            "stream on %s not enabled (%s): subscriptions poll the table instead", table_name, exc
+        )

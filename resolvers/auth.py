@@ -49,6 +49,19 @@ def find_session_caller(store: Store, token: str) -> SessionCaller | None:
     return SessionCaller(session=touched, parent=caller.parent)
 
 
+def check_session_token(store: Store, token: str) -> SessionCaller | None:
+    """The live session a token belongs to, as `find_session_caller` finds it but without
+    sliding its deadline: a subscription's re-check is not a use of the session."""
+    decoded = decode_token(token)
+    if decoded is None:
+        return None
+    key, secret = decoded
+    caller = _read_caller(store, key)
+    if caller is None or not secret_matches(secret, caller.session.access_token_hash):
+        return None
+    return caller
+
+
 def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
     """One consistent BatchGetItem: the session, its parent (for a child), and the customer
     item, whose revocation mark (logoutAll, changePassword) the session must postdate."""

@@ -11,6 +11,7 @@ from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from resolvers.auth import resolve_caller
 from resolvers.caller import Anonymous, Caller, SessionCaller
+from resolvers.change_feed import ChangeFeed
 from resolvers.errors import STORE_UNAVAILABLE_MESSAGE, ApiError, StoreUnavailable
 from resolvers.loaders import Loaders
 from resolvers.passwords import password_hashing_runner
@@ -32,6 +33,8 @@ class RequestContext:
     caller: Caller = field(default_factory=Anonymous)
     auth_error: ApiError | None = None
     """Set when the request carried a token that is no good; raised where a caller matters."""
+    events: ChangeFeed | None = None
+    """Set on a WebSocket connection (subscriptions): the table's changes, from the server."""
     loaders: Loaders = field(init=False)
     _authenticated: bool = field(default=False, init=False)
 

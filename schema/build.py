@@ -26,6 +26,7 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import DATETIME
 from schema.session import Session
+from schema.subscription import OneTransportEach, Subscription
 
 PARSER_CACHE_SIZE = 256
 VALIDATION_CACHE_SIZE = 256
@@ -65,10 +66,12 @@ def build_schema(limits: QueryLimits | None = None) -> SessionGraphSchema:
         partial(AddValidationRules, added_rules),
         partial(ArgumentGuard, max_nodes=limits.max_nodes),
         Authenticate,
+        OneTransportEach,
     ]
     schema = SessionGraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Session, Customer],
         extensions=extensions,
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),

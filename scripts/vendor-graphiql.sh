@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs GraphiQL and React from the npm registry (exact versions from package-lock.json) and
+# Installs GraphiQL, React and graphql-ws (subscriptions) from the npm registry (exact versions from package-lock.json) and
 # copies just the browser files the GraphiQL page needs into server/static/vendor/, which the app
 # serves at /graphiql-assets/. Safe to run again: the folder is rebuilt from scratch each time.
 # Used by `make assets` and by the Dockerfile's assets stage.
@@ -21,6 +21,8 @@ files=(
   "react/LICENSE"                            "react/LICENSE"
   "react-dom/umd/react-dom.production.min.js" "react-dom/react-dom.production.min.js"
   "react-dom/LICENSE"                        "react-dom/LICENSE"
+  "graphql-ws/umd/graphql-ws.min.js"         "graphql-ws/graphql-ws.min.js"
+  "graphql-ws/LICENSE.md"                    "graphql-ws/LICENSE.md"
 )
 
 # Build next to the target and swap it in, so a failed run never leaves a half-filled folder.

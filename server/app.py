@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from schema.build import SessionGraphSchema, build_schema
+from server.event_hub import EventHub
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
 from server.graphql_view import SessionGraphView
 from server.guard import RequestGuard
@@ -67,6 +71,13 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     if problems:
         raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
     schema = build_schema(settings.query_limits())
+    events = EventHub(
+        services.store,
+        services.runner,
+        services.connection.streams if services.connection else None,
+        poll_interval=settings.events_poll_interval_seconds,
+        max_connections_per_session=settings.connections_per_session,
+    )
     view = SessionGraphView(
         schema,
         services,
@@ -76,19 +87,33 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         execution_timeout=settings.execution_timeout_seconds,
         suggestions=not settings.production,
         persisted=persisted_queries(settings, schema),
+        events=events,
+        allowed_origins=settings.cors_origins,
+        subscriptions_per_connection=settings.subscriptions_per_connection,
+        connection_init_timeout=settings.connection_init_timeout_seconds,
     )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await events.start()
+        try:
+            yield
+        finally:
+            await events.close()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "store": store_kind})
 
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     if settings.graphiql_enabled:
         routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
-    return Starlette(
+    app = Starlette(
         routes=routes,
+        lifespan=lifespan,
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -104,3 +129,5 @@ def create_app(settings: Settings, services: Services) -> Starlette:
             ),
         ],
     )
+    app.state.events = events
+    return app

@@ -82,6 +82,7 @@ def serve(args: argparse.Namespace) -> int:
             log_level=settings.log_level.lower(),
             proxy_headers=bool(settings.forwarded_allow_ips),
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            ws_max_size=settings.max_body_bytes,  # a WebSocket message is capped like a body
         )
     finally:
         services.close()

@@ -29,6 +29,7 @@ TEMPLATE_PATH = _STATIC_DIR / "graphiql.html"
 
 GRAPHIQL_VERSION = "3.8.3"
 REACT_VERSION = "18.3.1"
+GRAPHQL_WS_VERSION = "6.0.4"
 CDN_BASE = "https://unpkg.com"
 
 DEFAULT_QUERY = """\
@@ -111,6 +112,12 @@ SCRIPTS = (
         vendor_path="graphiql/graphiql.min.js",
         cdn_url=f"{CDN_BASE}/graphiql@{GRAPHIQL_VERSION}/graphiql.min.js",
         integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie",
+    ),
+    # The graphql-transport-ws client (window.graphqlWs): GraphiQL runs subscriptions with it.
+    Asset(
+        vendor_path="graphql-ws/graphql-ws.min.js",
+        cdn_url=f"{CDN_BASE}/graphql-ws@{GRAPHQL_WS_VERSION}/umd/graphql-ws.min.js",
+        integrity="sha384-L1uJSNgAjZOt7z6iPU+1qyztx98nQKw6uivIFC4oPZlOoimpFurLFG/Ysyo4BkAp",
     ),
 )
 ASSETS = STYLESHEETS + SCRIPTS

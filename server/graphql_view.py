@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import strawberry
@@ -17,8 +19,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from resolvers.change_feed import ChangeFeed
 from resolvers.context import RequestContext
 from schema.documents import PREPARED_DOCUMENT
 from schema.errors import ErrorPolicy
@@ -27,6 +31,7 @@ from server.graphiql import graphiql_page
 from server.persisted import PersistedQueries, PersistedQueryError, document_id
 from server.protocol_errors import teach
 from server.services import Services
+from server.subscriptions import SubscriptionConnection
 
 log = logging.getLogger("sessiongraph")
 
@@ -41,6 +46,8 @@ def json_error(
 
 
 class SessionGraphView(GraphQL[RequestContext, None]):
+    graphql_transport_ws_handler_class = SubscriptionConnection
+
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -52,13 +59,21 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         execution_timeout: float = 10.0,
         suggestions: bool = True,
         persisted: PersistedQueries | None = None,
+        events: ChangeFeed | None = None,
+        allowed_origins: Sequence[str] = (),
+        subscriptions_per_connection: int = 10,
+        connection_init_timeout: float = 10.0,
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
             allow_queries_via_get=allow_queries_via_get,
-            subscription_protocols=(),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,) if events else (),
+            connection_init_wait_timeout=timedelta(seconds=connection_init_timeout),
+            max_subscriptions_per_connection=subscriptions_per_connection,
+            allowed_origins=allowed_origins,
         )
+        self.events = events
         self.services = services
         self.admin_token = admin_token
         self.execution_timeout = execution_timeout
@@ -70,14 +85,17 @@ class SessionGraphView(GraphQL[RequestContext, None]):
     ) -> RequestContext:
         request_id = uuid.uuid4().hex
         request.state.request_id = request_id
+        websocket = isinstance(request, WebSocket)
         return RequestContext(
             store=self.services.store,
             runner=self.services.runner,
             admin_token=self.admin_token,
             request_id=request_id,
-            authorization=request.headers.get("authorization"),
+            # Over WebSocket the token comes in connection_init (server.subscriptions).
+            authorization=None if websocket else request.headers.get("authorization"),
             client_ip=request.client.host if request.client else None,
             user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+            events=self.events if websocket else None,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -144,6 +162,8 @@ class SessionGraphView(GraphQL[RequestContext, None]):
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         from strawberry.types.unset import UNSET
 
+        if isinstance(request, WebSocket):  # a subscription lasts as long as it needs
+            return await super().run(request)
         try:
             async with asyncio.timeout(self.execution_timeout):
                 return await super().run(

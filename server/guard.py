@@ -3,6 +3,8 @@
 A browser sends `Origin` with cross-origin requests (and with same-origin POSTs). A request
 from an origin that is neither this server's own nor on the CORS allow-list is refused
 before it reaches GraphQL, so a page elsewhere cannot make a logged-in browser act (CSRF).
+A WebSocket upgrade gets the same rule (browsers send `Origin` on every one): refused, the
+handshake is answered 403.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.graphql_view import json_error
 
+WS_POLICY_VIOLATION = 1008
+
 
 class RequestGuard:
     def __init__(
@@ -25,6 +29,9 @@ class RequestGuard:
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -56,6 +63,15 @@ class RequestGuard:
                 return
             more = message.get("more_body", False)
         await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin, headers.get("host", "")):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": ""})
+            return
+        await self.app(scope, receive, send)
 
     def _origin_allowed(self, origin: str, host: str) -> bool:
         origin = origin.rstrip("/")

@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed to call from a browser, comma separated"
     )
+
+    subscriptions_per_connection: int = Field(
+        10, ge=1, description="subscriptions one WebSocket connection may run at once"
+    )
+    connections_per_session: int = Field(
+        5, ge=1, description="WebSocket connections one session may hold (per server process)"
+    )
+    connection_init_timeout_seconds: float = Field(
+        10, gt=0, description="a WebSocket without connection_init by then is closed (4408)"
+    )
+    events_poll_interval_seconds: float = Field(
+        0.5, gt=0, description="engines without streams: how often subscribed keys are read"
+    )
     log_level: str = "INFO"
 
     persisted_query_cache_size: int = Field(

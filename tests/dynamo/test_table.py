@@ -1,4 +1,4 @@
-"""create_table: the table and its GSI as the model defines them, idempotent, TTL best effort."""
+"""create_table: the table and its GSI as the model defines them, idempotent, TTL and stream best effort."""
 
 from __future__ import annotations
 
@@ -91,3 +91,34 @@ def test_other_creation_errors_are_not_swallowed(store: Any) -> None:
         pytest.raises(ClientError, match="LimitExceededException"),
     ):
         create_table(store.client, store.table_name + "_refused")
+
+
+def test_the_stream_is_enabled_with_both_images(store: Any) -> None:
+    table = store.client.describe_table(TableName=store.table_name)["Table"]
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert table["LatestStreamArn"]
+
+
+def test_an_engine_without_streams_gets_a_warning_not_a_failure(
+    store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_streams(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "no UpdateStreamEnabled"}},
+            "UpdateTable",
+        )
+
+    name = store.table_name + "_nostreams"
+    with (
+        hooked(store.client, "before-call.dynamodb.UpdateTable", no_streams),
+        caplog.at_level(logging.WARNING, logger="dynamo.table"),
+    ):
+        assert create_table(store.client, name) is True
+    try:
+        assert store.client.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+        assert any("stream" in r.getMessage() and name in r.getMessage() for r in caplog.records)
+    finally:
+        store.client.delete_table(TableName=name)

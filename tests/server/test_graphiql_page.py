@@ -75,8 +75,13 @@ def test_page_falls_back_to_the_cdn_with_a_warning(
     assert graphiql.ASSET_ROUTE_PREFIX not in page
     for asset in graphiql.ASSETS:
         assert f'"{asset.cdn_url}" integrity="{asset.integrity}" crossorigin="anonymous"' in page
-        assert f"@{graphiql.GRAPHIQL_VERSION}/" in asset.cdn_url or (
-            f"@{graphiql.REACT_VERSION}/" in asset.cdn_url
+        assert any(
+            f"@{version}/" in asset.cdn_url
+            for version in (
+                graphiql.GRAPHIQL_VERSION,
+                graphiql.REACT_VERSION,
+                graphiql.GRAPHQL_WS_VERSION,
+            )
         )
     assert _config(page)["url"] == "/graphql"
     _assert_page_basics(page)
@@ -100,6 +105,7 @@ def test_pinned_versions_match_package_json_and_lock() -> None:
         "graphiql": graphiql.GRAPHIQL_VERSION,
         "react": graphiql.REACT_VERSION,
         "react-dom": graphiql.REACT_VERSION,
+        "graphql-ws": graphiql.GRAPHQL_WS_VERSION,
     }
     assert {name: manifest["dependencies"][name] for name in expected} == expected
     for name, version in expected.items():
