@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from schema.build import SessionGraphSchema, build_schema
 from server.cookies import SessionCookieGuard, SessionCookiePolicy
 from server.event_hub import EventHub
+from server.example import example_routes
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
 from server.graphql_view import SessionGraphView
 from server.guard import RequestGuard
@@ -118,6 +119,8 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     ]
     if settings.graphiql_enabled:
         routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
+    if settings.example_enabled:
+        routes += example_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
