@@ -114,7 +114,8 @@ async function showSession() {
   const result = await graphql(VIEWER);
   const viewer = result.data && result.data.viewer;
   if (!viewer) {
-    showSignIn();
+    if (current) sessionEnded(null); // ended while we were away: the server refused the cookie
+    else showSignIn();
     return;
   }
   const first = current === null;

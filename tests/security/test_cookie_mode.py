@@ -465,3 +465,19 @@ def test_the_plain_login_is_unchanged_in_cookie_mode(web):
     response = web.post(LOGIN, {"c": "alice", "p": PASSWORD})
     assert response.json()["data"]["login"]["accessToken"]
     assert "set-cookie" not in response.headers
+
+
+def test_a_session_ended_by_the_session_cap_is_refused_and_cleared(store, clock):
+    capped = Store(
+        client=store.client,
+        table_name=store.table_name,
+        clock=clock,
+        policy=SessionPolicy(max_sessions_per_customer=1),
+    )
+    with browser(capped) as web:
+        web.api.register("alice", PASSWORD)
+        token, _ = web.cookie_login()
+        clock.advance(timedelta(seconds=1))
+        newer, newer_id = web.cookie_login()  # past the cap: the oldest session ends
+        assert_cookie_refused_and_cleared(web, token)
+        assert_cookie_works(web, newer, newer_id)
