@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -25,9 +26,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from server import example
+from server.app import create_app
 from server.cookies import COOKIE_NAME
+from server.services import Services
+from server.settings import Settings
 from tests.support import browser
 from tests.support.servers import ServerProcess, free_port
 
@@ -280,3 +285,26 @@ def test_a_page_on_another_origin_cannot_use_the_cookie(
         victim_session
     ]
     context.close()
+
+
+@pytest.mark.parametrize("backend", ["moto"], indirect=True)
+@pytest.mark.parametrize(
+    ("settings", "served"),
+    [
+        pytest.param({}, True, id="development"),
+        pytest.param({"example": False}, False, id="turned-off"),
+        pytest.param({"env": "production", "admin_token": "x" * 40}, False, id="production"),
+    ],
+)
+def test_the_example_is_served_outside_production_only(
+    settings: dict[str, Any], served: bool, services: Services
+) -> None:
+    with TestClient(create_app(Settings(**settings), services)) as client:
+        for path in ("/example/", "/example", "/example/app.js", "/example/style.css"):
+            assert (client.get(path).status_code == 200) == served, path
+        if served:
+            page = client.get("/example/").text
+            for needle in ('<label for="customer-id">', '<label for="password">', 'role="alert"'):
+                assert needle in page
+            script = client.get("/example/app.js")
+            assert script.headers["content-type"].startswith("text/javascript")
