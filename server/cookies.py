@@ -129,6 +129,7 @@ class ResponseCookieJar:
         return self.policy.refusal_to_set(self.conn.scope, self.conn.headers)
 
     def set(self, token: str, max_age: int) -> None:
+        self._forget_earlier()
         self.response.set_cookie(
             COOKIE_NAME,
             token,
@@ -140,9 +141,20 @@ class ResponseCookieJar:
         )
 
     def clear(self) -> None:
+        self._forget_earlier()
         self.response.delete_cookie(
             COOKIE_NAME, path="/", secure=True, httponly=True, samesite=self.policy.same_site
         )
+
+    def _forget_earlier(self) -> None:
+        """One Set-Cookie per response: the last word (a stale cookie cleared, then a login's
+        new one set, in one request) replaces the earlier."""
+        prefix = f"{COOKIE_NAME}=".encode("latin-1")
+        self.response.raw_headers[:] = [
+            (name, value)
+            for name, value in self.response.raw_headers
+            if not (name == b"set-cookie" and value.startswith(prefix))
+        ]
 
 
 class SessionCookieGuard:

@@ -481,3 +481,17 @@ def test_a_session_ended_by_the_session_cap_is_refused_and_cleared(store, clock)
         newer, newer_id = web.cookie_login()  # past the cap: the oldest session ends
         assert_cookie_refused_and_cleared(web, token)
         assert_cookie_works(web, newer, newer_id)
+
+
+@moto_only
+def test_a_login_over_a_dead_cookie_answers_one_set_cookie_the_new_one(web):
+    """The dead cookie is refused (cleared) and the login sets a new one in the same response:
+    the response carries only the last word."""
+    stale, _ = web.cookie_login()
+    web.post(LOGOUT, cookie=stale)
+    response = web.post(LOGIN_WITH_COOKIE, {"c": "alice", "p": PASSWORD}, cookie=stale)
+    session_id = response.json()["data"]["loginWithCookie"]["session"]["sessionId"]
+    fresh = set_cookie(response)  # exactly one Set-Cookie
+    assert fresh["max-age"] == str(12 * 3600)
+    assert fresh["value"] != stale
+    assert_cookie_works(web, fresh["value"], session_id)
