@@ -37,6 +37,7 @@ COPY dynamo/ dynamo/
 COPY schema/ schema/
 COPY resolvers/ resolvers/
 COPY server/ server/
+COPY examples/web/ examples/web/
 RUN pip install --no-cache-dir .
 # GraphiQL's files go next to the installed server/graphiql.py (its VENDOR_DIR): the build fails
 # here if the page would not find them.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from dynamo.errors import is_store_unavailable
 from dynamo.runner import BlockingCallRunner
@@ -15,6 +15,9 @@ from resolvers.change_feed import ChangeFeed
 from resolvers.errors import STORE_UNAVAILABLE_MESSAGE, ApiError, StoreUnavailable
 from resolvers.loaders import Loaders
 from resolvers.passwords import password_hashing_runner
+
+if TYPE_CHECKING:
+    from resolvers.session_cookie import SessionCookieJar
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,6 +33,10 @@ class RequestContext:
     """The raw `Authorization` header; read by `authenticate`, after the query is validated."""
     client_ip: str | None = None
     user_agent: str | None = None
+    session_cookie: SessionCookieJar | None = None
+    """Cookie mode (resolvers/session_cookie.py): the request's session cookie; None when off."""
+    authenticated_by_cookie: bool = False
+    """`authorization` was taken from the session cookie (no Authorization header was sent)."""
     caller: Caller = field(default_factory=Anonymous)
     auth_error: ApiError | None = None
     """Set when the request carried a token that is no good; raised where a caller matters."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from strawberry.extensions import SchemaExtension
 
 from resolvers.context import RequestContext
+from resolvers.session_cookie import forget_refused_cookie
 
 
 class Authenticate(SchemaExtension):
@@ -14,4 +15,5 @@ class Authenticate(SchemaExtension):
         context = self.execution_context.context
         if isinstance(context, RequestContext):
             await context.authenticate()
+            forget_refused_cookie(context)
         yield

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import mutations
+from resolvers import mutations, session_cookie
 from schema.context import Info
 from schema.customer import Customer
-from schema.payloads import LoginPayload, LogoutPayload
+from schema.payloads import CookieLoginPayload, LoginPayload, LogoutPayload
 from schema.session import Session
 
 PASSWORD_RULE = "8 to 1024 characters"
@@ -71,6 +71,22 @@ class Mutation:
 
     @strawberry.mutation(
         description=(
+            "Log in from a browser (cookie mode, SESSIONGRAPH_COOKIE_MODE): a new parent "
+            "session whose token goes into an HttpOnly cookie and is not returned. Only a "
+            "same-origin (or allow-listed) POST with a JSON body may; FORBIDDEN otherwise."
+        )
+    )
+    async def login_with_cookie(
+        self,
+        info: Info,
+        customer_id: Annotated[str, strawberry.argument(description="The customer's id.")],
+        password: Annotated[str, strawberry.argument(description="The customer's password.")],
+    ) -> CookieLoginPayload:
+        record = await session_cookie.login_with_cookie(info.context, customer_id, password)
+        return CookieLoginPayload(session=Session.of(record))
+
+    @strawberry.mutation(
+        description=(
             "A child session for another app, made from a parent session: the bearer's own "
             "(a parent token), or the one named by `sessionId`. It ends when its parent ends."
         )
@@ -112,7 +128,9 @@ class Mutation:
             ),
         ] = None,
     ) -> LogoutPayload:
-        return LogoutPayload(ended_session_ids=await mutations.logout(info.context, session_id))
+        ended = await mutations.logout(info.context, session_id)
+        session_cookie.sessions_ended(info.context, ended)
+        return LogoutPayload(ended_session_ids=ended)
 
     @strawberry.mutation(
         description=(
@@ -131,6 +149,7 @@ class Mutation:
         ] = None,
     ) -> LogoutPayload:
         ended = await mutations.logout_all(info.context, customer_id)
+        session_cookie.customer_sessions_ended(info.context, customer_id)
         return LogoutPayload(ended_session_ids=ended)
 
     @strawberry.mutation(

@@ -25,3 +25,13 @@ class LogoutPayload:
     ended_session_ids: list[str] = strawberry.field(
         description="The ids of the sessions this call ended: parent sessions and their children."
     )
+
+
+@strawberry.type(
+    description=(
+        "A cookie login (`loginWithCookie`): the token is in the HttpOnly session cookie, so "
+        "this payload has none."
+    )
+)
+class CookieLoginPayload:
+    session: Session = strawberry.field(description="The session the cookie holds.")

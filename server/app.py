@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from schema.build import SessionGraphSchema, build_schema
+from server.cookies import SessionCookieGuard, SessionCookiePolicy
 from server.event_hub import EventHub
+from server.example import example_routes
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
 from server.graphql_view import SessionGraphView
 from server.guard import RequestGuard
@@ -71,6 +73,11 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     if problems:
         raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
     schema = build_schema(settings.query_limits())
+    cookie_policy = (
+        SessionCookiePolicy.of(settings.cookie_same_site, settings.cors_origins)
+        if settings.cookie_mode
+        else None
+    )
     events = EventHub(
         services.store,
         services.runner,
@@ -91,6 +98,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         allowed_origins=settings.cors_origins,
         subscriptions_per_connection=settings.subscriptions_per_connection,
         connection_init_timeout=settings.connection_init_timeout_seconds,
+        session_cookie=cookie_policy,
     )
 
     @asynccontextmanager
@@ -111,6 +119,8 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     ]
     if settings.graphiql_enabled:
         routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
+    if settings.example_enabled:
+        routes += example_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -120,6 +130,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_ALLOWED_HEADERS,
+                allow_credentials=settings.cookie_mode,
                 max_age=600,
             ),
             Middleware(
@@ -127,6 +138,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
                 max_body_bytes=settings.max_body_bytes,
                 allowed_origins=settings.cors_origins,
             ),
+            *([Middleware(SessionCookieGuard, policy=cookie_policy)] if cookie_policy else []),
         ],
     )
     app.state.events = events

@@ -68,6 +68,12 @@ def serve(args: argparse.Namespace) -> int:
         print(f"sessiongraph on the {kind} store, table {settings.table_name}")
         if generated:
             print(f"admin token (generated for this run): {settings.admin_token}")
+        if settings.example_enabled:
+            mode = "on" if settings.cookie_mode else "off: set SESSIONGRAPH_COOKIE_MODE=true"
+            print(
+                f"sample frontend: http://{settings.host}:{settings.port}/example/ "
+                f"(cookie mode {mode})"
+            )
         print(f"GraphiQL and the API: http://{settings.host}:{settings.port}/graphql")
         try:
             app = create_app(settings, services)

@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -32,6 +32,9 @@ from server.persisted import PersistedQueries, PersistedQueryError, document_id
 from server.protocol_errors import teach
 from server.services import Services
 from server.subscriptions import SubscriptionConnection
+
+if TYPE_CHECKING:
+    from server.cookies import SessionCookiePolicy
 
 log = logging.getLogger("sessiongraph")
 
@@ -63,6 +66,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         allowed_origins: Sequence[str] = (),
         subscriptions_per_connection: int = 10,
         connection_init_timeout: float = 10.0,
+        session_cookie: SessionCookiePolicy | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -79,6 +83,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self.execution_timeout = execution_timeout
         self.error_policy = ErrorPolicy(suggestions=suggestions)
         self.persisted = persisted
+        self.session_cookie = session_cookie
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -86,13 +91,23 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         request_id = uuid.uuid4().hex
         request.state.request_id = request_id
         websocket = isinstance(request, WebSocket)
+        # Over WebSocket the token comes in connection_init (server.subscriptions), or from the
+        # session cookie (cookie mode) when connection_init carries none.
+        authorization = None if websocket else request.headers.get("authorization")
+        cookie_token = self.session_cookie.credential(request) if self.session_cookie else None
+        if cookie_token is not None:
+            authorization = f"Bearer {cookie_token}"
+        jar = None
+        if self.session_cookie is not None and isinstance(response, Response):
+            jar = self.session_cookie.jar(request, response)
         return RequestContext(
             store=self.services.store,
             runner=self.services.runner,
             admin_token=self.admin_token,
             request_id=request_id,
-            # Over WebSocket the token comes in connection_init (server.subscriptions).
-            authorization=None if websocket else request.headers.get("authorization"),
+            authorization=authorization,
+            session_cookie=jar,
+            authenticated_by_cookie=cookie_token is not None,
             client_ip=request.client.host if request.client else None,
             user_agent=(request.headers.get("user-agent") or "")[:512] or None,
             events=self.events if websocket else None,

@@ -95,6 +95,16 @@ class Settings(BaseSettings):
         None, description="run only trusted documents; default: on in production with a list"
     )
 
+    cookie_mode: bool = Field(
+        False, description="browsers may log in with loginWithCookie (an HttpOnly session cookie)"
+    )
+    cookie_same_site: Literal["strict", "lax"] = Field(
+        "strict", description="the session cookie's SameSite attribute"
+    )
+    example: bool | None = Field(
+        None, description="the sample frontend at /example; default: on, off in production"
+    )
+
     @property
     def trusted_documents_enforced(self) -> bool:
         if self.trusted_documents is None:
@@ -141,6 +151,10 @@ class Settings(BaseSettings):
     @property
     def get_enabled(self) -> bool:
         return self._default_on(self.allow_get)
+
+    @property
+    def example_enabled(self) -> bool:
+        return self._default_on(self.example)
 
     def production_problems(self, store_kind: str) -> list[str]:
         """Why these settings must not serve production traffic (empty when they may)."""

@@ -56,7 +56,12 @@ class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]
         self.connection_init_received = True
 
         context = self.context
-        context.authorization = authorization_of(payload)
+        sent = authorization_of(payload)
+        if sent is not None or not context.authenticated_by_cookie:
+            # The payload's token wins; with none, the session cookie's (cookie mode), which the
+            # view took from the upgrade request under its Origin rule (server/cookies.py).
+            context.authorization = sent
+            context.authenticated_by_cookie = False
         await context.authenticate()
         if isinstance(context.auth_error, StoreUnavailable):
             await self.websocket.close(TRY_AGAIN_LATER, "the session store is unavailable")
