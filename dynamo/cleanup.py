@@ -30,8 +30,8 @@ from typing import Any
 
 from dynamo.batch import batch_delete, batch_get
 from dynamo.keys import customer_key, parent_session_key
-from dynamo.limits import BATCH_WRITE_PAGE_LIMIT
 from dynamo.lifecycle import child_keys, session_ids
+from dynamo.limits import BATCH_WRITE_PAGE_LIMIT
 from dynamo.records import ChildSession, Customer, ParentSession, record_from_item
 from dynamo.revocation import is_current, parent_is_current
 from dynamo.sessions import as_parent, customer_sessions_query, get_records_by_keys

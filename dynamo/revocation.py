@@ -22,11 +22,13 @@ logoutAll removes the name, so a kept session is ended by the next logoutAll lik
 
 from __future__ import annotations
 
+from typing import Any
+
 from dynamo.errors import ConflictError, StoreError
 from dynamo.keys import customer_key, parent_session_key
-from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.records import ChildSession, Customer, ParentSession, record_from_item
 from dynamo.sessions import get_records_by_keys
-from dynamo.store import Store, to_attributes
+from dynamo.store import Store, from_attributes, to_attributes
 
 LOGOUT_ALL = "LOGOUT_ALL"
 PASSWORD_CHANGED = "PASSWORD_CHANGED"
@@ -65,13 +67,13 @@ def is_current(
     return session is parent or session.session_generation >= generation_of(customer)
 
 
-def end_all_sessions(store: Store, customer_id: str, reason: str = LOGOUT_ALL) -> int:
+def end_all_sessions(store: Store, customer_id: str, reason: str = LOGOUT_ALL) -> Customer:
     """logoutAll: bump the customer's generation; every session of the customer is dead.
 
     `ADD session_generation :one` needs no condition and no retry: it is atomic and only ever
     moves the generation forward, so two revocations landing in any order, early or late,
     both take effect (a `SET` of a value read before would be lost or move it backwards).
-    It also forgets the session kept by a changePassword. Returns the new generation.
+    It also forgets the session kept by a changePassword. Returns the customer as written.
     """
     response = store.client.update_item(
         TableName=store.table_name,
@@ -81,9 +83,9 @@ def end_all_sessions(store: Store, customer_id: str, reason: str = LOGOUT_ALL) -
             " REMOVE kept_session_id"
         ),
         ExpressionAttributeValues=to_attributes({":one": 1, ":r": reason, ":c": customer_id}),
-        ReturnValues="UPDATED_NEW",
+        ReturnValues="ALL_NEW",
     )
-    return int(response["Attributes"]["session_generation"]["N"])
+    return _customer(response)
 
 
 def change_password_keeping(
@@ -93,9 +95,9 @@ def change_password_keeping(
     password_hash: str,
     *,
     attempts: int = CHANGE_ATTEMPTS,
-) -> int:
+) -> Customer:
     """changePassword: set the new hash and bump the generation in one conditional write,
-    keeping `keep` (the caller's parent) alive throughout. Returns the new generation.
+    keeping `keep` (the caller's parent) alive throughout. Returns the customer as written.
 
     `generation` is the customer's generation as last read (with the caller's token). The
     bump is conditional on it; when it lost to another revocation, the customer and the
@@ -111,9 +113,12 @@ def change_password_keeping(
             if not _restamp(store, keep, session_generation, generation):
                 raise SessionEndedError("the session ended before the password was changed")
             session_generation = generation
-        if _bump_conditionally(store, customer_id, generation, keep.session_id, password_hash):
+        written = _bump_conditionally(
+            store, customer_id, generation, keep.session_id, password_hash
+        )
+        if written is not None:
             _restamp(store, keep, session_generation, generation + 1)
-            return generation + 1
+            return written
         customer, parent = _read_customer_and_parent(store, keep)
         if parent is None or parent.state != "active" or not parent_is_current(customer, parent):
             raise SessionEndedError("the session ended before the password was changed")
@@ -124,12 +129,12 @@ def change_password_keeping(
 
 def _bump_conditionally(
     store: Store, customer_id: str, generation: int, keep_id: str, password_hash: str
-) -> bool:
+) -> Customer | None:
     condition = "session_generation = :g"
     if generation == 0:
         condition = "attribute_not_exists(session_generation) OR " + condition
     try:
-        store.client.update_item(
+        response = store.client.update_item(
             TableName=store.table_name,
             Key=to_attributes(customer_key(customer_id)),
             UpdateExpression=(
@@ -147,10 +152,17 @@ def _bump_conditionally(
                     ":c": customer_id,
                 }
             ),
+            ReturnValues="ALL_NEW",
         )
     except store.client.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+        return None
+    return _customer(response)
+
+
+def _customer(response: Any) -> Customer:
+    record = record_from_item(from_attributes(response["Attributes"]))
+    assert isinstance(record, Customer)
+    return record
 
 
 def _restamp(store: Store, session: ParentSession, current: int, new: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from dynamo.cleanup import end_listed_sessions, read_customer
+from dynamo.cleanup import end_listed_sessions
 from dynamo.customers import (
     get_customer,
     is_locked,
@@ -180,11 +180,11 @@ def _cleanup_limit(ctx: RequestContext) -> int:
     return ctx.cleanup.in_request if ctx.cleanup is not None else DEFAULT_CLEANUP_IN_REQUEST
 
 
-async def _clean_up(ctx: RequestContext, customer_id: str) -> list[str]:
+async def _clean_up(ctx: RequestContext, customer: Customer) -> list[str]:
     """After the bump: one page of dead sessions deleted now, the rest in the background.
     Returns the ids deleted now (`endedSessionIds`: at most the page size; every session of
     the customer has ended anyway)."""
-    customer = await ctx.call(read_customer, ctx.store, customer_id)
+    customer_id = customer.customer_id
     listed = await ctx.call(
         end_listed_sessions, ctx.store, customer, customer_id, limit=_cleanup_limit(ctx)
     )
@@ -206,8 +206,8 @@ async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
     if customer_id is None:
         raise BadUserInput("customerId is required when the admin ends a customer's sessions")
     validate_id(customer_id, "customerId")
-    await ctx.call(end_all_sessions, ctx.store, customer_id)
-    return await _clean_up(ctx, customer_id)
+    customer = await ctx.call(end_all_sessions, ctx.store, customer_id)
+    return await _clean_up(ctx, customer)
 
 
 async def change_password(
@@ -224,7 +224,7 @@ async def change_password(
     await _check_password(ctx, caller.customer_id, current_password)
     new_hash = await ctx.hash_work(hash_password, new_password)
     try:
-        await ctx.call(
+        customer = await ctx.call(
             change_password_keeping,
             ctx.store,
             caller.parent,
@@ -235,4 +235,4 @@ async def change_password(
         raise Unauthenticated(INVALID_TOKEN) from exc
     except ConflictError as exc:
         raise Conflict("the customer's sessions changed meanwhile: try again") from exc
-    return await _clean_up(ctx, caller.customer_id)
+    return await _clean_up(ctx, customer)
