@@ -198,7 +198,11 @@ def sweep_table(store: Store, *, budget: Budget | None = None, page_size: int = 
         "ConsistentRead": True,
     }
     while True:
-        if budget.stop.is_set() or budget.monotonic() - started >= budget.max_seconds:
+        if (
+            budget.stop.is_set()
+            or budget.monotonic() - started >= budget.max_seconds
+            or result.deleted >= budget.max_items
+        ):
             result.complete = False
             return result
         response = store.client.scan(**args)
@@ -219,11 +223,14 @@ def sweep_table(store: Store, *, budget: Budget | None = None, page_size: int = 
                 dead.append(session.key)
                 if isinstance(session, ParentSession):
                     parents[session.session_id] = None
-        for start in range(0, len(dead), BATCH_WRITE_PAGE_LIMIT):
-            if result.deleted >= budget.max_items:
+        while dead:
+            room = budget.max_items - result.deleted
+            if room <= 0:
                 result.complete = False
                 return result
-            _delete(store, dead[start : start + BATCH_WRITE_PAGE_LIMIT], result)
+            chunk = dead[: min(BATCH_WRITE_PAGE_LIMIT, room)]
+            del dead[: len(chunk)]
+            _delete(store, chunk, result)
         last = response.get("LastEvaluatedKey")
         if not last:
             return result
