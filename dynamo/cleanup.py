@@ -8,8 +8,9 @@ clean-up, so it can wait and can stop anywhere. Three places do it, each bounded
 - `sweep_customer`, in the background after that request, and by `sessiongraph sweep
   --customer`: the children of the sessions the request deleted, then every dead session of
   the customer (children first, then the parent), within a `Budget` of items and time.
-- `sweep_table`, by `sessiongraph sweep --all` only (an operator's command, never a request
-  path): a paged Scan that deletes dead sessions and children whose parent is gone.
+- `dynamo.table_sweep.sweep_table`, by `sessiongraph sweep --all` only (an operator's
+  command, never a request path): a paged Scan that deletes dead sessions and children whose
+  parent is gone.
 
 Dead means: revoked (generation below the customer's, see `dynamo.revocation`), `closing`
 (a logout cut short), or expired. The generation read from the GSI may lag, but a dead
@@ -26,16 +27,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from dynamo.batch import batch_delete, batch_get
-from dynamo.keys import customer_key, parent_session_key
+from dynamo.batch import batch_delete
+from dynamo.keys import customer_key
 from dynamo.lifecycle import child_keys, session_ids
 from dynamo.limits import BATCH_WRITE_PAGE_LIMIT
-from dynamo.records import ChildSession, Customer, ParentSession, record_from_item
-from dynamo.revocation import is_current, parent_is_current
+from dynamo.records import Customer, ParentSession
+from dynamo.revocation import parent_is_current
 from dynamo.sessions import as_parent, customer_sessions_query, get_records_by_keys
-from dynamo.store import Store, from_attributes, to_attributes
+from dynamo.store import Store, from_attributes
 
 Key = dict[str, str]
 
@@ -68,7 +68,7 @@ class ListedEnd:
     """The customer has more sessions than the page held: left to the background."""
 
 
-def _dead_parent(customer: Customer | None, parent: ParentSession, now: datetime) -> bool:
+def dead_parent(customer: Customer | None, parent: ParentSession, now: datetime) -> bool:
     if parent.state != "active":
         return True
     if parent.expires_at is not None and parent.expires_at <= now:
@@ -95,7 +95,7 @@ def end_listed_sessions(
     dead = []
     for raw in response.get("Items", []):
         parent = as_parent(from_attributes(raw))
-        if parent is not None and _dead_parent(customer, parent, now):
+        if parent is not None and dead_parent(customer, parent, now):
             dead.append(parent)
     batch_delete(store, [p.key for p in dead])
     return ListedEnd([p.session_id for p in dead], bool(response.get("LastEvaluatedKey")))
@@ -134,7 +134,7 @@ def sweep_customer(
     def flush(at_least: int) -> None:
         # Children go before (or with) their parent: a run cut short leaves no orphans.
         while len(pending) >= at_least and pending:
-            _delete(store, pending[:BATCH_WRITE_PAGE_LIMIT], result)
+            delete_keys(store, pending[:BATCH_WRITE_PAGE_LIMIT], result)
             del pending[:BATCH_WRITE_PAGE_LIMIT]
 
     for parent_id in deleted_parents:
@@ -151,7 +151,7 @@ def sweep_customer(
         response = store.client.query(**args)
         for raw in response.get("Items", []):
             parent = as_parent(from_attributes(raw))
-            if parent is None or not _dead_parent(customer, parent, now):
+            if parent is None or not dead_parent(customer, parent, now):
                 continue
             if spent():
                 flush(1)
@@ -167,7 +167,7 @@ def sweep_customer(
         args["ExclusiveStartKey"] = last
 
 
-def _delete(store: Store, keys: list[Key], result: SweepResult) -> None:
+def delete_keys(store: Store, keys: list[Key], result: SweepResult) -> None:
     if not keys:
         return
     batch_delete(store, keys)
@@ -179,131 +179,6 @@ def _ids(keys: Iterable[Key]) -> list[str]:
     return session_ids(list(keys))
 
 
-def sweep_table(store: Store, *, budget: Budget | None = None, page_size: int = 500) -> SweepResult:
-    """`sessiongraph sweep --all`: a paged Scan of the whole table (an operator's command,
-    never a request path), deleting dead sessions and children whose parent is gone or dead.
-
-    Per Scan page: one BatchGetItem for the customers and parents it needs (cached for the
-    run), then the deletions. A parent deleted here before its children are scanned leaves
-    them parentless, and they are deleted when the Scan reaches them.
-    """
-    budget = budget or Budget()
-    started = budget.monotonic()
-    result = SweepResult()
-    customers: dict[str, Customer | None] = {}
-    parents: dict[str, ParentSession | None] = {}
-    args: dict[str, Any] = {
-        "TableName": store.table_name,
-        "Limit": page_size,
-        "ConsistentRead": True,
-    }
-    while True:
-        if (
-            budget.stop.is_set()
-            or budget.monotonic() - started >= budget.max_seconds
-            or result.deleted >= budget.max_items
-        ):
-            result.complete = False
-            return result
-        response = store.client.scan(**args)
-        records = [record_from_item(from_attributes(raw)) for raw in response.get("Items", [])]
-        sessions = [r for r in records if isinstance(r, (ParentSession, ChildSession))]
-        _load_parents(store, [s for s in sessions if isinstance(s, ChildSession)], parents)
-        owners = {
-            owner
-            for s in sessions
-            if (owner := _owner(s, parents)) is not None and owner not in customers
-        }
-        for owner, found in zip(owners, _customers(store, list(owners)), strict=True):
-            customers[owner] = found
-        now = store.clock.now()
-        dead: list[Key] = []
-        for session in sessions:
-            if _dead_in_scan(session, parents, customers, now):
-                dead.append(session.key)
-                if isinstance(session, ParentSession):
-                    parents[session.session_id] = None
-        while dead:
-            room = budget.max_items - result.deleted
-            if room <= 0:
-                result.complete = False
-                return result
-            chunk = dead[: min(BATCH_WRITE_PAGE_LIMIT, room)]
-            del dead[: len(chunk)]
-            _delete(store, chunk, result)
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return result
-        args["ExclusiveStartKey"] = last
-
-
-def _owner(
-    session: ParentSession | ChildSession, parents: dict[str, ParentSession | None]
-) -> str | None:
-    if session.customer_id is not None:
-        return session.customer_id
-    if isinstance(session, ChildSession):
-        parent = parents.get(session.parent_session_id)
-        return parent.customer_id if parent is not None else None
-    return None
-
-
-def _load_parents(
-    store: Store, children: list[ChildSession], parents: dict[str, ParentSession | None]
-) -> None:
-    """The parents of these children, by full key where the child names its customer."""
-    wanted = {
-        c.parent_session_id: c.customer_id for c in children if c.parent_session_id not in parents
-    }
-    keyed = [(pid, cid) for pid, cid in wanted.items() if cid is not None]
-    items = batch_get(store, [parent_session_key(pid, cid) for pid, cid in keyed]) if keyed else []
-    for (pid, _), item in zip(keyed, items, strict=True):
-        record = record_from_item(item) if item else None
-        parents[pid] = record if isinstance(record, ParentSession) else None
-    for pid, cid in wanted.items():
-        if cid is None:  # foreign children name no customer: find the parent by its partition
-            response = store.client.query(
-                TableName=store.table_name,
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
-                ExpressionAttributeValues=to_attributes({":pk": "suuid#" + pid, ":c": "c#"}),
-                ConsistentRead=True,
-                Limit=1,
-            )
-            found = [as_parent(from_attributes(i)) for i in response.get("Items", [])]
-            parents[pid] = found[0] if found else None
-
-
-def _customers(store: Store, customer_ids: list[str]) -> list[Customer | None]:
-    if not customer_ids:
-        return []
-    records = [
-        record_from_item(i) if i else None
-        for i in batch_get(store, [customer_key(c) for c in customer_ids])
-    ]
-    return [r if isinstance(r, Customer) else None for r in records]
-
-
-def _dead_in_scan(
-    session: ParentSession | ChildSession,
-    parents: dict[str, ParentSession | None],
-    customers: dict[str, Customer | None],
-    now: datetime,
-) -> bool:
-    if session.expires_at is not None and session.expires_at <= now:
-        return True
-    if isinstance(session, ParentSession):
-        return _dead_parent(customers.get(session.customer_id), session, now)
-    parent = parents.get(session.parent_session_id)
-    if parent is None:
-        return True  # parentless: a child never outlives its parent
-    customer = customers.get(parent.customer_id)
-    return (
-        session.state != "active"
-        or _dead_parent(customer, parent, now)
-        or not is_current(customer, parent, session)
-    )
-
-
 __all__ = [
     "Budget",
     "ListedEnd",
@@ -311,5 +186,4 @@ __all__ = [
     "end_listed_sessions",
     "read_customer",
     "sweep_customer",
-    "sweep_table",
 ]

@@ -155,7 +155,8 @@ def _missing_table(settings: Settings) -> str:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Delete the items of dead sessions: revoked, closing or expired (see dynamo.cleanup)."""
-    from dynamo.cleanup import Budget, sweep_customer, sweep_table
+    from dynamo.cleanup import Budget, sweep_customer
+    from dynamo.table_sweep import sweep_table
     from server.services import open_services
 
     if bool(args.customer) == bool(args.all):

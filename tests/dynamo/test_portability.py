@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from dynamo.batch import batch_delete, batch_get, batch_put
-from dynamo.cleanup import end_listed_sessions, read_customer, sweep_customer, sweep_table
+from dynamo.cleanup import end_listed_sessions, read_customer, sweep_customer
 from dynamo.customers import (
     get_customer,
     get_customers,
@@ -37,6 +37,7 @@ from dynamo.sessions import (
     list_all_sessions_of_customer,
 )
 from dynamo.store import SessionPolicy
+from dynamo.table_sweep import sweep_table
 from dynamo.workbench import load_model
 from tests.conftest import SAMPLE_MODEL
 
