@@ -117,36 +117,3 @@ def record_failed_login(store: Store, customer_id: str) -> Customer | None:
 
 def is_locked(customer: Customer, now: datetime) -> bool:
     return customer.locked_until is not None and customer.locked_until > now
-
-
-def revoke_sessions(
-    store: Store,
-    customer_id: str,
-    moment: datetime,
-    *,
-    keep_session_id: str | None = None,
-    password_hash: str | None = None,
-) -> None:
-    """Every session of the customer created up to `moment` stops working at once (but
-    `keep_session_id`), in one write that also sets a new password hash if given.
-
-    The GSI that lists a customer's sessions is eventually consistent: a session made a
-    moment ago may not be listed yet, so deleting what the GSI lists is not enough. The
-    mark on the customer item is read with the session at every authentication.
-    """
-    values: dict[str, object] = {":t": to_iso(moment), ":c": customer_id}
-    update = "SET sessions_valid_after = :t, customer_id = :c"
-    if keep_session_id is not None:
-        update += ", sessions_kept_id = :k"
-        values[":k"] = keep_session_id
-    else:
-        update += " REMOVE sessions_kept_id"
-    if password_hash is not None:
-        update = update.replace("SET ", "SET password_hash = :h, ", 1)
-        values[":h"] = password_hash
-    store.client.update_item(
-        TableName=store.table_name,
-        Key=to_attributes(customer_key(customer_id)),
-        UpdateExpression=update,
-        ExpressionAttributeValues=to_attributes(values),
-    )

@@ -11,7 +11,7 @@ import dataclasses
 from datetime import datetime
 
 from dynamo.batch import batch_delete
-from dynamo.errors import NotFoundError
+from dynamo.errors import ConflictError, NotFoundError
 from dynamo.expiry import absolute_deadline, needs_touch, session_deadline
 from dynamo.keys import (
     CHILD_SK_PREFIX,
@@ -25,8 +25,10 @@ from dynamo.query import KeyQuery, query_all
 from dynamo.records import ChildSession, Item, ParentSession
 from dynamo.sessions import (
     as_child,
+    as_parent,
+    create_session,
+    customer_sessions_query,
     get_session_by_session_id,
-    list_all_sessions_of_customer,
     new_session_id,
     put_new_item,
 )
@@ -76,6 +78,7 @@ def create_child_session(
             session_deadline(now, now, store.policy, parent_deadline_cap(parent, store))
         ),
         "parent_session_state": "active",
+        "session_generation": parent.session_generation,
     }
     put_new_item(store, item, f"child session {child_id}")
     # Without a transaction the parent may have been logged out between our check and the
@@ -139,13 +142,13 @@ def expire_session(store: Store, session_id: str, customer_id: str) -> list[str]
         )
     except store.client.exceptions.ConditionalCheckFailedException:
         parent_found = False
-    children = _child_keys(store, session_id, None if parent_found else customer_id)
+    children = child_keys(store, session_id, None if parent_found else customer_id)
     batch_delete(store, children)
     store.client.delete_item(TableName=store.table_name, Key=to_attributes(key))
-    return ([session_id] if parent_found else []) + _session_ids(children)
+    return ([session_id] if parent_found else []) + session_ids(children)
 
 
-def _child_keys(store: Store, session_id: str, owner: str | None = None) -> list[Key]:
+def child_keys(store: Store, session_id: str, owner: str | None = None) -> list[Key]:
     """The keys of a session's children; with `owner`, only those written for that customer."""
     query = KeyQuery(
         "PK = :pk AND begins_with(SK, :child)",
@@ -167,29 +170,7 @@ def expire_child_session(store: Store, parent_session_id: str, child_session_id:
     return [child_session_id]
 
 
-def expire_customer_sessions(
-    store: Store, customer_id: str, *, keep: ParentSession | None = None
-) -> list[str]:
-    """Delete every session of a customer that the GSI lists, but `keep` (its children go).
-
-    Callers revoke first (`dynamo.customers.revoke_sessions`): that ends every session at
-    once, those the GSI does not list yet included, and plays the part of `closing` in the
-    single-session cascade. What is left is removing items, so they go in as few calls as
-    DynamoDB allows: one Query per session for its children, then BatchWriteItem pages of 25
-    (not four calls in a row per session). Running it again finishes an interrupted run.
-    """
-    doomed: list[Key] = []
-    if keep is not None:
-        doomed.extend(_child_keys(store, keep.session_id))
-    for session in list_all_sessions_of_customer(store, customer_id):
-        if keep is None or session.session_id != keep.session_id:
-            doomed.append(session.key)
-            doomed.extend(_child_keys(store, session.session_id))
-    batch_delete(store, doomed)
-    return _session_ids(doomed)
-
-
-def _session_ids(keys: list[Key]) -> list[str]:
+def session_ids(keys: list[Key]) -> list[str]:
     ids = []
     for key in keys:
         parsed = parse_key(key["PK"], key["SK"])
@@ -198,19 +179,81 @@ def _session_ids(keys: list[Key]) -> list[str]:
     return ids
 
 
-def enforce_session_cap(store: Store, customer_id: str) -> list[str]:
-    """With a cap on live sessions per customer, end the oldest past it."""
+# the cap on live sessions per customer ------------------------------------------------------
+
+CAP_ATTEMPTS = 3
+"""Sessions a login creates at most when concurrent logins keep ending its newest one."""
+CAP_ENDS_PER_LOGIN = 10
+"""Sessions one login ends at most (each is a logout cascade): the rest go at later logins."""
+
+
+def enforce_session_cap(store: Store, session: ParentSession) -> ParentSession:
+    """Past the cap on live sessions per customer, end the oldest others; return the session
+    the login may hand out (`session`, or a newer one that replaced it).
+
+    Why no login hands out a dead token, with no lock and no transaction:
+
+    1. A login never ends the session it is creating, nor any session newer than it (by
+       session id: UUIDv7, time-ordered; the GSI lists them in that order). Of the live
+       sessions older than its own it keeps the newest `cap - 1 - (live sessions newer than
+       its own)` and ends the rest, at most `CAP_ENDS_PER_LOGIN`. Every login thus agrees on
+       which sessions survive: the newest `cap`. Sessions of an older generation than its
+       own are dead already and do not count.
+    2. Concurrent logins may still end this login's session: one whose session is newer
+       sees this one among the oldest. So, after its own pass, the login reads its session
+       again (GetItem, strongly consistent). Alive: its token works at that moment, and it is
+       returned. Ended: the login writes a replacement under a new, newer id (same token
+       secret hash, same generation) and goes again, at most `CAP_ATTEMPTS` times
+       (`ConflictError` after that: a storm of logins for one customer).
+    3. The replacement keeps the generation the login read (with the password hash): a
+       logoutAll or password change that landed meanwhile still leaves it dead on arrival.
+       Only an ending by the cap (the item deleted or `closing`) is replaced, never a
+       revocation.
+
+    The listing comes from the eventually consistent GSI: a session not listed yet is not
+    counted, so the cap may be passed for a moment and is trimmed by the next login. That
+    only decides which sessions to end; whether the login's own session is alive is always
+    decided by the strongly consistent read.
+    """
     cap = store.policy.max_sessions_per_customer
-    if cap is None:
-        return []
+    if not cap:
+        return session
+    for _ in range(CAP_ATTEMPTS):
+        for doomed in _past_the_cap(store, session, cap):
+            expire_session(store, doomed.session_id, doomed.customer_id)
+        current = get_session_by_session_id(store, session.session_id, session.customer_id)
+        if current is not None and current.state == "active":
+            return session
+        session = create_session(
+            store,
+            session.customer_id,
+            token_hash=session.access_token_hash or "",
+            ip_address=session.ip_address,
+            user_agent=session.user_agent,
+            generation=session.session_generation,
+        )
+    raise ConflictError("too many logins at once for this customer: try again in a moment")
+
+
+def _past_the_cap(store: Store, own: ParentSession, cap: int) -> list[ParentSession]:
+    """The live sessions older than `own` that the newest `cap` (with `own`) leave out."""
     now = store.clock.now()
-    live = [
-        s
-        for s in list_all_sessions_of_customer(store, customer_id)
-        if s.state == "active" and (s.expires_at is None or s.expires_at > now)
-    ]
-    live.sort(key=lambda s: (s.created_at or s.last_login_time or now, s.session_id))
-    ended: list[str] = []
-    for session in live[: max(0, len(live) - cap)]:
-        ended.extend(expire_session(store, session.session_id, customer_id))
-    return ended
+    newer = 0
+    older: list[ParentSession] = []
+    for item in query_all(store, customer_sessions_query(own.customer_id, newest_first=True)):
+        session = as_parent(item)
+        if session is None or session.session_id == own.session_id:
+            continue
+        if session.state != "active" or (
+            session.expires_at is not None and session.expires_at <= now
+        ):
+            continue
+        if session.session_generation < own.session_generation:
+            continue
+        if session.pk > own.pk:
+            newer += 1
+            continue
+        older.append(session)
+        if len(older) >= max(0, cap - 1 - newer) + CAP_ENDS_PER_LOGIN:
+            break
+    return older[max(0, cap - 1 - newer) :][:CAP_ENDS_PER_LOGIN]

@@ -28,6 +28,11 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _count(value: object) -> int:
+    """A Number attribute as an int; absent or of another type (foreign tables): 0."""
+    return int(value) if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else 0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionRecord:
     session_id: str
@@ -39,6 +44,8 @@ class SessionRecord:
     expires_at: datetime | None
     pk: str
     sk: str
+    session_generation: int = 0
+    """The customer's generation it was created under (a child: its parent's); absent = 0."""
 
     @property
     def key(self) -> dict[str, str]:
@@ -78,18 +85,13 @@ class Customer:
     """Failed password logins in the window that started at `failed_since`."""
     failed_since: datetime | None = None
     locked_until: datetime | None = None
-    sessions_valid_after: datetime | None = None
-    """logoutAll and changePassword revoke every session created up to this moment..."""
-    sessions_kept_id: str | None = None
-    """...but this one (the parent session that changed the password)."""
-
-    def revoked(self, session: SessionRecord) -> bool:
-        """Revoked by a logoutAll or password change, even if the GSI has not listed it yet."""
-        if self.sessions_valid_after is None:
-            return False
-        if not session.is_child and session.session_id == self.sessions_kept_id:
-            return False
-        return session.created_at is None or session.created_at <= self.sessions_valid_after
+    session_generation: int = 0
+    """Bumped by logoutAll and changePassword: sessions of an older generation are dead."""
+    revoked_reason: str | None = None
+    """Why the generation was last bumped: `LOGOUT_ALL` or `PASSWORD_CHANGED`."""
+    kept_session_id: str | None = None
+    """The parent session whose changePassword made this generation: it lives on at the
+    generation before (until it is restamped), see `dynamo.revocation`."""
 
 
 AnyRecord = ParentSession | ChildSession | Customer
@@ -121,8 +123,9 @@ def _customer(item: Item, parsed: ParsedKey) -> Customer:
         failed_logins=int(failed) if isinstance(failed, (int, Decimal)) else 0,
         failed_since=parse_epoch(item.get("failed_since")),
         locked_until=parse_epoch(item.get("locked_until")),
-        sessions_valid_after=parse_iso(item.get("sessions_valid_after")),
-        sessions_kept_id=_text(item.get("sessions_kept_id")),
+        session_generation=_count(item.get("session_generation")),
+        revoked_reason=_text(item.get("revoked_reason")),
+        kept_session_id=_text(item.get("kept_session_id")),
     )
 
 
@@ -141,6 +144,7 @@ def _parent(item: Item, parsed: ParsedKey, pk: str, sk: str) -> ParentSession:
         user_agent=_text(item.get("user_agent")),
         pk=pk,
         sk=sk,
+        session_generation=_count(item.get("session_generation")),
     )
 
 
@@ -159,6 +163,7 @@ def _child(item: Item, parsed: ParsedKey, pk: str, sk: str) -> ChildSession:
         parent_session_state=_text(item.get("parent_session_state")),
         pk=pk,
         sk=sk,
+        session_generation=_count(item.get("session_generation")),
     )
 
 

@@ -23,6 +23,7 @@ from dynamo.keys import (
     SESSION_PREFIX,
     child_session_key,
     child_sk,
+    customer_key,
     customer_key_part,
     parent_session_key,
     parse_key,
@@ -86,6 +87,18 @@ def put_new_item(store: Store, item: Item, what: str) -> None:
 # createSession ---------------------------------------------------------------------------
 
 
+def current_generation(store: Store, customer_id: str) -> int:
+    """The customer's `session_generation` (strongly consistent; absent item or value: 0)."""
+    item = store.client.get_item(
+        TableName=store.table_name,
+        Key=to_attributes(customer_key(customer_id)),
+        ConsistentRead=True,
+        ProjectionExpression="session_generation",
+    ).get("Item")
+    value = from_attributes(item).get("session_generation") if item else None
+    return int(value) if value is not None else 0
+
+
 def create_session(
     store: Store,
     customer_id: str,
@@ -94,12 +107,21 @@ def create_session(
     ip_address: str | None = None,
     user_agent: str | None = None,
     session_id: str | None = None,
+    generation: int | None = None,
 ) -> ParentSession:
-    """PutItem a new active parent session, refusing to overwrite an existing one."""
+    """PutItem a new active parent session, refusing to overwrite an existing one.
+
+    `generation` is the customer's `session_generation` under which it is created: for a
+    password login, the one read together with the password hash, so that a logoutAll or
+    password change landing in between leaves the session dead on arrival. None reads it
+    now (one strongly consistent GetItem of the customer item, just before the write).
+    """
     session_id = (
         validate_id(session_id, "sessionId") if session_id is not None else new_session_id()
     )
     key = parent_session_key(session_id, customer_id)
+    if generation is None:
+        generation = current_generation(store, customer_id)
     now = store.clock.now()
     item: Item = {
         **key,
@@ -112,6 +134,7 @@ def create_session(
         "expires_at": to_epoch(session_deadline(now, now, store.policy)),
         "ip_address": ip_address,
         "user_agent": user_agent,
+        "session_generation": generation,
     }
     put_new_item(store, item, f"session {session_id}")
     parent = as_parent(item)
@@ -323,17 +346,17 @@ def get_sessions_by_customer_id(
         if after is not None
         else None
     )
-    query = _customer_sessions_query(customer_id, newest_first=newest_first)
+    query = customer_sessions_query(customer_id, newest_first=newest_first)
     return query_page(store, query, as_parent, first=first, after=start)
 
 
 def list_all_sessions_of_customer(store: Store, customer_id: str) -> list[ParentSession]:
     """Every parent session of a customer, live or not yet swept, oldest first (GSI)."""
-    query = _customer_sessions_query(customer_id)
+    query = customer_sessions_query(customer_id)
     return [p for p in (as_parent(i) for i in query_all(store, query)) if p is not None]
 
 
-def _customer_sessions_query(customer_id: str, *, newest_first: bool = False) -> KeyQuery:
+def customer_sessions_query(customer_id: str, *, newest_first: bool = False) -> KeyQuery:
     """The customer's GSI partition, sessions only (not the customer item)."""
     return KeyQuery(
         "SK = :sk AND begins_with(PK, :s)",

@@ -1,8 +1,13 @@
 """Finding the caller from `Authorization: Bearer ...`, once per request.
 
 A session token costs one strongly consistent BatchGetItem, never a GSI read: the session,
-its parent for a child (a child never outlives its parent), and the customer item, which
-carries the mark that logoutAll and changePassword set to revoke older sessions.
+its parent for a child (a child never outlives its parent), and the customer item, whose
+`session_generation` logoutAll and changePassword bump to end every older session
+(`dynamo.revocation`).
+
+A parent in state `closing` (a logout cut short) is no caller at all, with one exception:
+its own token may call `logout` again, which finishes the cascade. That caller is kept
+apart (`closing=True`) and every other field sees UNAUTHENTICATED.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hmac
 from dynamo.keys import child_session_key, customer_key, parent_session_key
 from dynamo.lifecycle import parent_deadline_cap, touch_session
 from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.revocation import generation_of, is_current
 from dynamo.sessions import get_records_by_keys
 from dynamo.store import Store
 from resolvers.caller import Admin, Anonymous, Caller, SessionCaller
@@ -42,11 +48,14 @@ def find_session_caller(store: Store, token: str) -> SessionCaller | None:
     caller = _read_caller(store, key)
     if caller is None or not secret_matches(secret, caller.session.access_token_hash):
         return None
+    if caller.closing:
+        return caller
     cap = parent_deadline_cap(caller.parent, store) if caller.is_child else None
     touched = touch_session(store, caller.session, cap)
+    generation = caller.customer_generation
     if isinstance(touched, ParentSession):
-        return SessionCaller(session=touched, parent=touched)
-    return SessionCaller(session=touched, parent=caller.parent)
+        return SessionCaller(session=touched, parent=touched, customer_generation=generation)
+    return SessionCaller(session=touched, parent=caller.parent, customer_generation=generation)
 
 
 def check_session_token(store: Store, token: str) -> SessionCaller | None:
@@ -64,30 +73,41 @@ def check_session_token(store: Store, token: str) -> SessionCaller | None:
 
 def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
     """One consistent BatchGetItem: the session, its parent (for a child), and the customer
-    item, whose revocation mark (logoutAll, changePassword) the session must postdate."""
+    item, whose generation the session's (and its parent's) must not be below."""
     keys = [
         customer_key(key.customer_id),
         parent_session_key(key.parent_session_id or key.session_id, key.customer_id),
     ]
     if key.parent_session_id is not None:
         keys.append(child_session_key(key.parent_session_id, key.session_id))
-    customer, parent, *child = get_records_by_keys(store, keys)
-    if not isinstance(parent, ParentSession) or parent.state != "active":
+    record, parent, *child = get_records_by_keys(store, keys)
+    customer = record if isinstance(record, Customer) else None
+    if not isinstance(parent, ParentSession):
         return None
+    if parent.state != "active":
+        # Only the parent's own token, to finish its logout; never a child's.
+        if key.parent_session_id is not None:
+            return None
+        return SessionCaller(session=parent, parent=parent, closing=True)
     session: ParentSession | ChildSession = parent
     if key.parent_session_id is not None:
         if not isinstance(child[0], ChildSession) or child[0].state != "active":
             return None
         session = child[0]
-    if isinstance(customer, Customer) and (customer.revoked(parent) or customer.revoked(session)):
+    if not is_current(customer, parent, session):
         return None
-    return SessionCaller(session=session, parent=parent)
+    return SessionCaller(
+        session=session, parent=parent, customer_generation=generation_of(customer)
+    )
 
 
 def resolve_caller(
     store: Store, authorization: str | None, admin_token: str | None
 ) -> tuple[Caller, ApiError | None]:
-    """The caller, and the error to raise where a caller matters if the token is no good."""
+    """The caller, and the error to raise where a caller matters if the token is no good.
+
+    A closing session's token comes back as that (closing) caller *with* the error: every
+    field raises it, and only `logout` looks past it (`RequestContext.closing_caller`)."""
     token = bearer_token(authorization)
     if token is None:
         if authorization:
@@ -98,4 +118,6 @@ def resolve_caller(
     caller = find_session_caller(store, token)
     if caller is None:
         return Anonymous(), Unauthenticated(INVALID_TOKEN)
+    if caller.closing:
+        return caller, Unauthenticated(INVALID_TOKEN)
     return caller, None

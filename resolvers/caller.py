@@ -23,6 +23,10 @@ class SessionCaller:
 
     session: ParentSession | ChildSession
     parent: ParentSession
+    customer_generation: int = 0
+    """The customer's `session_generation`, read with the token (changePassword bumps it)."""
+    closing: bool = False
+    """The parent is `closing` (a logout cut short): the token may only call `logout`."""
 
     @property
     def customer_id(self) -> str:

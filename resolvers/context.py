@@ -12,6 +12,7 @@ from dynamo.store import Store
 from resolvers.auth import resolve_caller
 from resolvers.caller import Anonymous, Caller, SessionCaller
 from resolvers.change_feed import ChangeFeed
+from resolvers.cleanup import BackgroundCleanup
 from resolvers.errors import STORE_UNAVAILABLE_MESSAGE, ApiError, StoreUnavailable
 from resolvers.loaders import Loaders
 from resolvers.passwords import password_hashing_runner
@@ -42,6 +43,10 @@ class RequestContext:
     """Set when the request carried a token that is no good; raised where a caller matters."""
     events: ChangeFeed | None = None
     """Set on a WebSocket connection (subscriptions): the table's changes, from the server."""
+    closing_caller: SessionCaller | None = None
+    """A closing session's token: no caller, except to `logout` again (finishing it)."""
+    cleanup: BackgroundCleanup | None = None
+    """Where a revocation hands the rest of its clean-up (not tied to this request)."""
     loaders: Loaders = field(init=False)
     _authenticated: bool = field(default=False, init=False)
 
@@ -66,6 +71,8 @@ class RequestContext:
             self.caller, self.auth_error = await self.call(
                 resolve_caller, self.store, self.authorization, self.admin_token
             )
+            if isinstance(self.caller, SessionCaller) and self.caller.closing:
+                self.closing_caller, self.caller = self.caller, Anonymous()
             if isinstance(self.caller, SessionCaller):
                 self.loaders.prime({self.caller.session, self.caller.parent})
         except Exception as exc:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from dynamo.cleanup import end_listed_sessions
 from dynamo.customers import (
     get_customer,
     is_locked,
     record_failed_login,
     record_login,
     register_customer,
-    revoke_sessions,
 )
 from dynamo.errors import ConflictError
 from dynamo.keys import validate_id
@@ -19,15 +19,22 @@ from dynamo.lifecycle import (
     create_child_session,
     enforce_session_cap,
     expire_child_session,
-    expire_customer_sessions,
     expire_session,
 )
 from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.revocation import SessionEndedError, change_password_keeping, end_all_sessions
 from dynamo.sessions import create_session
 from resolvers.access import can_end_session
 from resolvers.caller import Admin, Anonymous, SessionCaller
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from resolvers.errors import (
+    INVALID_TOKEN,
+    BadUserInput,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
 from resolvers.passwords import (
     MAX_PASSWORD_LENGTH,
     check_password_rules,
@@ -38,6 +45,7 @@ from resolvers.sessions import session_by_id
 from resolvers.tokens import TokenKey, encode_token, hash_secret, new_secret
 
 MAX_CLIENT_LENGTH = 128
+DEFAULT_CLEANUP_IN_REQUEST = 100
 WRONG_CREDENTIALS = (
     "customerId or password is wrong (after several failures, logins are paused for a while)"
 )
@@ -76,7 +84,7 @@ async def login(ctx: RequestContext, customer_id: str, password: str | None) -> 
         user_agent=ctx.user_agent,
     )
     await ctx.call(record_login, ctx.store, customer_id, ctx.store.clock.now())
-    await ctx.call(enforce_session_cap, ctx.store, customer_id)
+    session = await ctx.call(enforce_session_cap, ctx.store, session)
     token = encode_token(TokenKey(session.session_id, customer_id), secret)
     return Login(access_token=token, session=session)
 
@@ -134,6 +142,8 @@ async def new_child_session(ctx: RequestContext, client: str, session_id: str | 
 
 
 async def logout(ctx: RequestContext, session_id: str | None) -> list[str]:
+    if ctx.closing_caller is not None:
+        return await _finish_logout(ctx, ctx.closing_caller, session_id)
     caller = ctx.require_caller()
     if isinstance(caller, Anonymous):
         raise Unauthenticated("log in first: logout ends the bearer's session or one it owns")
@@ -155,6 +165,34 @@ async def logout(ctx: RequestContext, session_id: str | None) -> list[str]:
     return ended
 
 
+async def _finish_logout(
+    ctx: RequestContext, closing: SessionCaller, session_id: str | None
+) -> list[str]:
+    """A logout cut short left the parent `closing`: its own token finishes the cascade
+    (the steps are idempotent). That is all such a token may do."""
+    if session_id is not None and session_id != closing.parent.session_id:
+        raise Unauthenticated(INVALID_TOKEN)
+    parent = closing.parent
+    return await ctx.call(expire_session, ctx.store, parent.session_id, parent.customer_id)
+
+
+def _cleanup_limit(ctx: RequestContext) -> int:
+    return ctx.cleanup.in_request if ctx.cleanup is not None else DEFAULT_CLEANUP_IN_REQUEST
+
+
+async def _clean_up(ctx: RequestContext, customer: Customer) -> list[str]:
+    """After the bump: one page of dead sessions deleted now, the rest in the background.
+    Returns the ids deleted now (`endedSessionIds`: at most the page size; every session of
+    the customer has ended anyway)."""
+    customer_id = customer.customer_id
+    listed = await ctx.call(
+        end_listed_sessions, ctx.store, customer, customer_id, limit=_cleanup_limit(ctx)
+    )
+    if ctx.cleanup is not None:
+        ctx.cleanup.schedule(customer_id, listed.ended)
+    return listed.ended
+
+
 async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
     caller = ctx.require_caller()
     if isinstance(caller, Anonymous):
@@ -168,14 +206,15 @@ async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
     if customer_id is None:
         raise BadUserInput("customerId is required when the admin ends a customer's sessions")
     validate_id(customer_id, "customerId")
-    await ctx.call(revoke_sessions, ctx.store, customer_id, ctx.store.clock.now())
-    return await ctx.call(expire_customer_sessions, ctx.store, customer_id)
+    customer = await ctx.call(end_all_sessions, ctx.store, customer_id)
+    return await _clean_up(ctx, customer)
 
 
 async def change_password(
     ctx: RequestContext, current_password: str, new_password: str
 ) -> list[str]:
-    """A parent session changes its customer's password; every other session ends (ASVS)."""
+    """A parent session changes its customer's password; every other session ends (ASVS),
+    its own children included; the caller's session lives on (`dynamo.revocation`)."""
     caller = ctx.require_caller()
     if not isinstance(caller, SessionCaller):
         raise Unauthenticated("log in first: changePassword is for a customer's own session")
@@ -184,17 +223,16 @@ async def change_password(
     check_password_rules(new_password)
     await _check_password(ctx, caller.customer_id, current_password)
     new_hash = await ctx.hash_work(hash_password, new_password)
-    await ctx.call(
-        revoke_sessions,
-        ctx.store,
-        caller.customer_id,
-        ctx.store.clock.now(),
-        keep_session_id=caller.parent.session_id,
-        password_hash=new_hash,
-    )
-    return await ctx.call(
-        expire_customer_sessions,
-        ctx.store,
-        caller.customer_id,
-        keep=caller.parent,
-    )
+    try:
+        customer = await ctx.call(
+            change_password_keeping,
+            ctx.store,
+            caller.parent,
+            caller.customer_generation,
+            new_hash,
+        )
+    except SessionEndedError as exc:
+        raise Unauthenticated(INVALID_TOKEN) from exc
+    except ConflictError as exc:
+        raise Conflict("the customer's sessions changed meanwhile: try again") from exc
+    return await _clean_up(ctx, customer)

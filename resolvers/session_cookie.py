@@ -85,9 +85,8 @@ def customer_sessions_ended(ctx: RequestContext, customer_id: str | None) -> Non
 
 
 def _cookie_caller(ctx: RequestContext) -> SessionCaller | None:
-    if ctx.authenticated_by_cookie and isinstance(ctx.caller, SessionCaller):
-        return ctx.caller
-    return None
+    caller = ctx.caller if isinstance(ctx.caller, SessionCaller) else ctx.closing_caller
+    return caller if ctx.authenticated_by_cookie else None
 
 
 def forget_refused_cookie(ctx: RequestContext) -> None:

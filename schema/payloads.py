@@ -23,7 +23,13 @@ class LoginPayload:
 @strawberry.type(description="What a logout ended.")
 class LogoutPayload:
     ended_session_ids: list[str] = strawberry.field(
-        description="The ids of the sessions this call ended: parent sessions and their children."
+        description=(
+            "Ids of the sessions whose items this call deleted. `logout`: the session and its "
+            "children. `logoutAll` and `changePassword` end every session of the customer at "
+            "once (the caller's own, for `changePassword`, lives on), but list at most one page "
+            "(SESSIONGRAPH_CLEANUP_IN_REQUEST, default 100) of parent sessions deleted before "
+            "answering; their children and the rest are deleted in the background."
+        )
     )
 
 

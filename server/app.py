@@ -108,6 +108,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
             yield
         finally:
             await events.close()
+            await services.cleanup.close()  # background clean-up: stopped, bounded wait
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "store": store_kind})

@@ -1,4 +1,4 @@
-"""The `sessiongraph` command: serve, create-table, load, schema."""
+"""The `sessiongraph` command: serve, create-table, load, sweep, schema."""
 
 from __future__ import annotations
 
@@ -153,6 +153,31 @@ def _missing_table(settings: Settings) -> str:
     )
 
 
+def sweep_command(args: argparse.Namespace) -> int:
+    """Delete the items of dead sessions: revoked, closing or expired (see dynamo.cleanup)."""
+    from dynamo.cleanup import Budget, sweep_customer
+    from dynamo.table_sweep import sweep_table
+    from server.services import open_services
+
+    if bool(args.customer) == bool(args.all):
+        print("give --customer ID (one or more) or --all", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    services = open_services(settings)
+    budget = Budget(max_items=args.max_items, max_seconds=args.max_seconds)
+    try:
+        if args.all:
+            results = [sweep_table(services.store, budget=budget)]
+        else:
+            results = [sweep_customer(services.store, c, budget=budget) for c in args.customer]
+    finally:
+        services.close()
+    deleted = sum(r.deleted for r in results)
+    complete = all(r.complete for r in results)
+    print(f"deleted {deleted} items" + ("" if complete else " (stopped at the budget: run again)"))
+    return 0 if complete else 3
+
+
 def schema_command(args: argparse.Namespace) -> int:
     from schema.build import build_schema
 
@@ -182,6 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arguments(load)
     load.add_argument("model", metavar="MODEL.json")
     load.set_defaults(run=load_command)
+
+    sweep = commands.add_parser(
+        "sweep", help="delete the items of revoked, closing and expired sessions"
+    )
+    _store_arguments(sweep)
+    sweep.add_argument(
+        "--customer", action="append", metavar="ID", help="a customer (repeat for more)"
+    )
+    sweep.add_argument(
+        "--all", action="store_true", help="the whole table (a paged, consistent Scan)"
+    )
+    sweep.add_argument("--max-items", type=int, default=100_000, help="stop after this many")
+    sweep.add_argument("--max-seconds", type=float, default=600.0, help="stop after this long")
+    sweep.set_defaults(run=sweep_command)
 
     schema = commands.add_parser("schema", help="print the GraphQL SDL")
     schema.set_defaults(run=schema_command)

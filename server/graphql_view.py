@@ -111,6 +111,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             client_ip=request.client.host if request.client else None,
             user_agent=(request.headers.get("user-agent") or "")[:512] or None,
             events=self.events if websocket else None,
+            cleanup=self.services.cleanup,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -10,6 +10,7 @@ from dynamo.connect import Connection, connect
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from dynamo.table import create_table
+from resolvers.cleanup import BackgroundCleanup
 from server.settings import Settings
 
 log = logging.getLogger("sessiongraph")
@@ -20,6 +21,13 @@ class Services:
     store: Store
     runner: BlockingCallRunner
     connection: Connection | None = None
+    cleanup: BackgroundCleanup = None  # type: ignore[assignment]
+    """Revocations' clean-up after the answer (`resolvers.cleanup`; default budget if not
+    given); the app closes it at shutdown."""
+
+    def __post_init__(self) -> None:
+        if self.cleanup is None:
+            self.cleanup = BackgroundCleanup(self.store, self.runner)
 
     def close(self) -> None:
         self.runner.close()
@@ -47,4 +55,12 @@ def open_services(settings: Settings, clock: Clock | None = None) -> Services:
         policy=settings.session_policy(),
         lockout=settings.lockout_policy(),
     )
-    return Services(store, BlockingCallRunner(connection.max_concurrency), connection)
+    runner = BlockingCallRunner(connection.max_concurrency)
+    cleanup = BackgroundCleanup(
+        store,
+        runner,
+        in_request=settings.cleanup_in_request,
+        max_items=settings.cleanup_max_items,
+        max_seconds=settings.cleanup_max_seconds,
+    )
+    return Services(store, runner, connection, cleanup)

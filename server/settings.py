@@ -43,7 +43,18 @@ class Settings(BaseSettings):
 
     idle_timeout_minutes: float = Field(30, gt=0)
     absolute_lifetime_hours: float = Field(12, gt=0)
-    max_sessions_per_customer: int | None = Field(None, ge=1)
+    max_sessions_per_customer: int = Field(
+        50, ge=0, description="past it, login ends the oldest other sessions; 0: no cap"
+    )
+    cleanup_in_request: int = Field(
+        100, ge=0, le=1000, description="sessions logoutAll/changePassword delete before answering"
+    )
+    cleanup_max_items: int = Field(
+        2000, ge=0, description="items one background clean-up run deletes at most"
+    )
+    cleanup_max_seconds: float = Field(
+        30, gt=0, description="seconds one background clean-up run takes at most"
+    )
 
     failed_login_threshold: int = Field(5, ge=1)
     failed_login_window_minutes: float = Field(15, gt=0)
@@ -184,7 +195,7 @@ class Settings(BaseSettings):
         return SessionPolicy(
             idle_timeout=timedelta(minutes=self.idle_timeout_minutes),
             absolute_lifetime=timedelta(hours=self.absolute_lifetime_hours),
-            max_sessions_per_customer=self.max_sessions_per_customer,
+            max_sessions_per_customer=self.max_sessions_per_customer or None,
         )
 
     def query_limits(self) -> QueryLimits:

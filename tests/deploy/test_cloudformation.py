@@ -18,9 +18,11 @@ from tests.deploy.cfn_yaml import load_template
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy" / "cloudformation" / "session-store.yaml"
 SERVER_PACKAGES = ("dynamo", "resolvers", "schema", "server")
-TABLE_MANAGEMENT = {REPO / "dynamo" / "table.py"}
+TABLE_MANAGEMENT = {REPO / "dynamo" / "table.py", REPO / "dynamo" / "table_sweep.py"}
 """CreateTable, DescribeTable (its waiter) and UpdateTimeToLive, which `sessiongraph
-create-table` (or `serve --create-table`) calls: with this template the stack owns the table."""
+create-table` (or `serve --create-table`) calls: with this template the stack owns the table.
+And the Scan of `sessiongraph sweep --all`: an operator's command with the operator's
+credentials (the server never scans)."""
 STREAM_READ = {
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",

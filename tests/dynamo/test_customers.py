@@ -12,7 +12,6 @@ from dynamo.customers import (
     get_customers,
     record_login,
     register_customer,
-    revoke_sessions,
 )
 from dynamo.errors import ConflictError
 from dynamo.keys import customer_key
@@ -75,23 +74,3 @@ def test_get_customers_reads_in_one_batch_in_order(store: Any, calls: Any) -> No
     found = get_customers(store, ["bob", "nobody", "alice", "bob"])
     assert calls.counts == {"BatchGetItem": 1}
     assert [c.customer_id if c else None for c in found] == ["bob", None, "alice", "bob"]
-
-
-def test_revoke_sessions_sets_the_mark_and_the_password_in_one_write(
-    store: Any, calls: Any, clock: Any
-) -> None:
-    register_customer(store, "alice", "hash-1")
-    calls.reset()
-    revoke_sessions(store, "alice", clock.now(), keep_session_id="kept", password_hash="hash-2")
-    assert calls.counts == {"UpdateItem": 1}
-    customer = get_customer(store, "alice")
-    assert customer is not None
-    assert (customer.password_hash, customer.sessions_valid_after, customer.sessions_kept_id) == (
-        "hash-2",
-        clock.now(),
-        "kept",
-    )
-    revoke_sessions(store, "alice", clock.now())
-    customer = get_customer(store, "alice")
-    assert customer is not None
-    assert (customer.password_hash, customer.sessions_kept_id) == ("hash-2", None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dynamo.cleanup import sweep_customer
 from dynamo.customers import get_customer, get_customers, record_login, register_customer
 from dynamo.errors import InvalidIdError
 from dynamo.keys import (
@@ -26,12 +26,11 @@ from dynamo.keys import (
 )
 from dynamo.lifecycle import (
     create_child_session,
-    enforce_session_cap,
     expire_child_session,
-    expire_customer_sessions,
     expire_session,
 )
 from dynamo.limits import MAX_ID_LENGTH
+from dynamo.revocation import end_all_sessions
 from dynamo.sessions import (
     create_session,
     get_child_session,
@@ -43,7 +42,6 @@ from dynamo.sessions import (
     get_session_id_by_customer_id,
     get_sessions_by_customer_id,
 )
-from dynamo.store import SessionPolicy
 from tests.dynamo.helpers import raw_partition
 
 # -- building and parsing ---------------------------------------------------------------
@@ -115,7 +113,6 @@ def test_validate_id_names_the_field_and_the_reason(bad: str, reason: str) -> No
 
 def _operations(store: Any, bad: str) -> dict[str, Callable[[], object]]:
     """Every storage entry point that takes an id, given the hostile id in each position."""
-    capped = dataclasses.replace(store, policy=SessionPolicy(max_sessions_per_customer=1))
     return {
         "create_session(customer)": lambda: create_session(store, bad, token_hash="h"),
         "create_session(session)": lambda: create_session(
@@ -147,8 +144,8 @@ def _operations(store: Any, bad: str) -> dict[str, Callable[[], object]]:
         "expire_session(customer)": lambda: expire_session(store, "s1", bad),
         "expire_child_session(parent)": lambda: expire_child_session(store, bad, "k1"),
         "expire_child_session(child)": lambda: expire_child_session(store, "s1", bad),
-        "expire_customer_sessions": lambda: expire_customer_sessions(store, bad),
-        "enforce_session_cap": lambda: enforce_session_cap(capped, bad),
+        "end_all_sessions": lambda: end_all_sessions(store, bad),
+        "sweep_customer": lambda: sweep_customer(store, bad),
         "register_customer": lambda: register_customer(store, bad, "hash"),
         "get_customer": lambda: get_customer(store, bad),
         "get_customers": lambda: get_customers(store, ["alice", bad]),

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
+from dynamo.cleanup import Budget, end_listed_sessions, read_customer, sweep_customer
 from dynamo.errors import ConflictError, NotFoundError
 from dynamo.keys import child_session_key, customer_key, parent_session_key
 from dynamo.lifecycle import (
     create_child_session,
     enforce_session_cap,
     expire_child_session,
-    expire_customer_sessions,
     expire_session,
 )
+from dynamo.revocation import end_all_sessions, is_current
 from dynamo.sessions import (
     get_child_session,
-    get_child_sessions_by_session_id,
     get_last_login_time_by_customer_id,
     get_session_by_session_id,
     get_sessions_by_customer_id,
@@ -169,40 +169,128 @@ def test_a_session_cannot_be_ended_under_another_customers_id(store: Any) -> Non
     assert [get_child_session(store, victim.session_id, c.session_id) for c in children] == children
 
 
-# -- logoutAll --------------------------------------------------------------------------------
+# -- logoutAll: the generation bump, then clean-up ----------------------------------------------
+
+
+def _alive(store: Any, session: Any) -> bool:
+    """What the token check decides (one consistent read of customer, parent and session)."""
+    parent_id = session.parent_session_id if session.is_child else session.session_id
+    customer = read_customer(store, "alice" if session.customer_id is None else session.customer_id)
+    parent = get_session_by_session_id(store, parent_id, session.customer_id)
+    if parent is None or parent.state != "active":
+        return False
+    current = (
+        get_child_session(store, parent_id, session.session_id) if session.is_child else parent
+    )
+    return current is not None and is_current(customer, parent, current)
 
 
 def test_logout_all_ends_every_session_of_the_customer_only(store: Any, clock: Any) -> None:
     alices = []
     for i in range(3):
         session = login(store, "alice")
-        create_child_session(store, session, client=f"app{i}", token_hash="c")
-        alices.append(session)
+        alices.append(
+            (session, create_child_session(store, session, client=f"a{i}", token_hash="c"))
+        )
         clock.advance(timedelta(minutes=1))
     bobs = login(store, "bob")
     bobs_child = create_child_session(store, bobs, client="app", token_hash="c")
-    kept = alices[1]
 
-    ended = expire_customer_sessions(store, "alice", keep=kept)
-    assert len(ended) == 5  # two parents, their two children, and the kept one's child
-    assert {alices[0].session_id, alices[2].session_id} <= set(ended)
-    assert kept.session_id not in ended
+    assert end_all_sessions(store, "alice").session_generation == 1
+    assert not any(_alive(store, s) for pair in alices for s in pair)
+    assert _alive(store, bobs) and _alive(store, bobs_child)
+    item = raw_item(store, customer_key("alice"))
+    assert item is not None
+    assert (item["session_generation"], item["revoked_reason"]) == (1, "LOGOUT_ALL")
+
+    # A login after the bump is of the new generation, and alive.
+    later = login(store, "alice")
+    assert later.session_generation == 1 and _alive(store, later)
+
+    # Clean-up deletes only the dead items, children first; running it again finds nothing.
+    result = sweep_customer(store, "alice")
+    assert sorted(result.ended) == sorted(s.session_id for pair in alices for s in pair)
+    assert result.complete
     assert [s.session_id for s in get_sessions_by_customer_id(store, "alice").records] == [
-        kept.session_id
+        later.session_id
     ]
-    assert get_child_sessions_by_session_id(store, kept.session_id).records == []
-    assert get_session_by_session_id(store, bobs.session_id, "bob") == bobs
+    assert all(raw_partition(store, parent.pk) == [] for parent, _ in alices)
+    assert sweep_customer(store, "alice").ended == []
     assert get_child_session(store, bobs.session_id, bobs_child.session_id) == bobs_child
+    assert get_last_login_time_by_customer_id(store, "alice") == later.last_login_time
 
-    ended = expire_customer_sessions(store, "alice")
-    assert ended == [kept.session_id]  # its child went with the first call
+
+def test_logout_all_is_one_write_whatever_the_number_of_sessions(store: Any, calls: Any) -> None:
+    for _ in range(30):
+        login(store, "alice")
+    calls.reset()
+    end_all_sessions(store, "alice")
+    assert calls.counts == {"UpdateItem": 1}
+    params = calls.params_of("UpdateItem")[0]
+    assert "ConditionExpression" not in params  # ADD: atomic, never backwards, no retry
+    assert params["UpdateExpression"].startswith("ADD session_generation :one")
+
+
+def test_a_late_revocation_never_moves_the_generation_backwards(store: Any) -> None:
+    """Defect 6: the old mark was `SET sessions_valid_after = <a time read before>`."""
+    session = login(store, "alice")
+    assert end_all_sessions(store, "alice").session_generation == 1
+    assert end_all_sessions(store, "alice").session_generation == 2
+    assert not _alive(store, session)
+    assert login(store, "alice").session_generation == 2
+
+
+def test_sweep_deletes_in_batches_children_first(store: Any, calls: Any) -> None:
+    for _ in range(10):
+        session = login(store, "alice")
+        for n in range(2):
+            create_child_session(store, session, client=f"app{n}", token_hash="c")
+    end_all_sessions(store, "alice")
+    calls.reset()
+    result = sweep_customer(store, "alice")
+    assert len(result.ended) == 30 and result.deleted == 30
+    # The customer item, 1 GSI Query, 1 Query per session for its children, and 30 deletes
+    # in BatchWriteItem pages of 25.
+    assert calls.counts == {"BatchGetItem": 1, "Query": 11, "BatchWriteItem": 2}
+    deletes = [
+        r["DeleteRequest"]["Key"]["SK"]["S"]
+        for params in calls.params_of("BatchWriteItem")
+        for r in params["RequestItems"][store.table_name]
+    ]
+    first_parent = next(i for i, sk in enumerate(deletes) if sk.startswith("c#"))
+    assert deletes[first_parent - 2 : first_parent] == [d for d in deletes[:2]]
+    assert all(sk.startswith("child#") for sk in deletes[:first_parent])
     assert get_sessions_by_customer_id(store, "alice").records == []
-    assert raw_item(store, customer_key("alice")) is not None  # the customer stays
-    assert get_last_login_time_by_customer_id(store, "alice") == alices[2].last_login_time
 
 
-def test_logout_all_of_a_customer_without_sessions_ends_nothing(store: Any) -> None:
-    assert expire_customer_sessions(store, "nobody") == []
+def test_sweep_stops_at_its_budget_and_a_second_run_finishes(store: Any) -> None:
+    for _ in range(6):
+        create_child_session(store, login(store, "alice"), client="app", token_hash="c")
+    end_all_sessions(store, "alice")
+    first = sweep_customer(store, "alice", budget=Budget(max_items=4))
+    assert not first.complete and 4 <= first.deleted <= 5
+    second = sweep_customer(store, "alice")
+    assert second.complete and first.deleted + second.deleted == 12
+    stopped = Budget()
+    stopped.stop.set()
+    assert sweep_customer(store, "alice", budget=stopped).deleted == 0
+
+
+def test_the_listed_page_is_bounded_and_children_are_left_to_the_sweep(
+    store: Any, calls: Any
+) -> None:
+    sessions = [login(store, "alice") for _ in range(5)]
+    child = create_child_session(store, sessions[0], client="app", token_hash="c")
+    end_all_sessions(store, "alice")
+    customer = read_customer(store, "alice")
+    calls.reset()
+    listed = end_listed_sessions(store, customer, "alice", limit=3)
+    assert calls.counts == {"Query": 1, "BatchWriteItem": 1}
+    assert listed.ended == [s.session_id for s in sessions[:3]] and listed.more
+    assert raw_item(store, child.key) is not None  # dead (no parent), deleted by the sweep
+    result = sweep_customer(store, "alice", deleted_parents=listed.ended)
+    assert sorted(result.ended) == sorted([child.session_id, *(s.session_id for s in sessions[3:])])
+    assert raw_item(store, child.key) is None
 
 
 # -- the cap on live sessions per customer ---------------------------------------------------
@@ -210,9 +298,9 @@ def test_logout_all_of_a_customer_without_sessions_ends_nothing(store: Any) -> N
 
 def test_without_a_cap_nothing_is_ended_and_nothing_is_read(store: Any, calls: Any) -> None:
     for _ in range(3):
-        login(store, "alice")
+        session = login(store, "alice")
     calls.reset()
-    assert enforce_session_cap(store, "alice") == []
+    assert enforce_session_cap(store, session) == session
     assert calls.total == 0
     assert len(get_sessions_by_customer_id(store, "alice").records) == 3
 
@@ -225,18 +313,49 @@ def test_the_cap_ends_the_oldest_live_sessions(store: Any, clock: Any) -> None:
     middle = login(capped, "alice")
     clock.advance(timedelta(minutes=1))
     login(capped, "bob")
-    assert enforce_session_cap(capped, "alice") == []  # two: at the cap, not past it
+    assert enforce_session_cap(capped, middle) == middle  # two: at the cap, not past it
+    assert raw_item(capped, oldest.key) is not None
     newest = login(capped, "alice")
 
-    assert enforce_session_cap(capped, "alice") == [oldest.session_id, oldest_child.session_id]
+    assert enforce_session_cap(capped, newest) == newest
     assert raw_partition(capped, oldest.pk) == []
+    assert raw_item(capped, oldest_child.key) is None
     listed = get_sessions_by_customer_id(capped, "alice").records
     assert [s.session_id for s in listed] == [newest.session_id, middle.session_id]
-    assert enforce_session_cap(capped, "alice") == []
     assert len(get_sessions_by_customer_id(capped, "bob").records) == 1
 
 
-def test_expired_and_closing_sessions_do_not_count_against_the_cap(store: Any, clock: Any) -> None:
+def test_the_cap_never_ends_a_newer_session_nor_its_own(store: Any) -> None:
+    capped = dataclasses.replace(store, policy=SessionPolicy(max_sessions_per_customer=2))
+    old = [login(capped, "alice") for _ in range(3)]
+    # The oldest login runs its pass last: the two sessions newer than its own fill the cap,
+    # so it ends nothing of theirs, and nothing of its own either...
+    assert enforce_session_cap(capped, old[0]) == old[0]
+    assert all(raw_item(capped, s.key) is not None for s in old)
+    # ... and the newest login's pass ends it (the oldest).
+    assert enforce_session_cap(capped, old[2]) == old[2]
+    assert raw_item(capped, old[0].key) is None
+
+
+def test_a_login_whose_session_the_cap_ended_hands_out_a_newer_one(store: Any) -> None:
+    """Defect 5 in storage: a newer login's pass ended this login's session before it
+    returned; it writes a replacement (same token hash and generation) and returns that."""
+    capped = dataclasses.replace(store, policy=SessionPolicy(max_sessions_per_customer=2))
+    first = login(capped, "alice")
+    second, third = login(capped, "alice"), login(capped, "alice")
+    assert enforce_session_cap(capped, third) == third  # ends `first`
+    replacement = enforce_session_cap(capped, first)
+    assert replacement.session_id > third.session_id  # newer than every other
+    assert replacement.access_token_hash == first.access_token_hash
+    assert replacement.session_generation == first.session_generation
+    current = get_session_by_session_id(capped, replacement.session_id, "alice")
+    assert current is not None and current.state == "active"
+    assert raw_item(capped, second.key) is None  # the replacement's pass ended the oldest
+
+
+def test_expired_closing_and_revoked_sessions_do_not_count_against_the_cap(
+    store: Any, clock: Any
+) -> None:
     capped = dataclasses.replace(store, policy=SessionPolicy(max_sessions_per_customer=2))
     login(capped, "alice")  # idles out below
     clock.advance(timedelta(minutes=31))
@@ -247,26 +366,17 @@ def test_expired_and_closing_sessions_do_not_count_against_the_cap(store: Any, c
         UpdateExpression="SET session_state = :c",
         ExpressionAttributeValues={":c": {"S": "closing"}},
     )
+    revoked = login(capped, "alice")
+    end_all_sessions(capped, "alice")
     clock.advance(timedelta(minutes=1))
     first = login(capped, "alice")
     clock.advance(timedelta(minutes=1))
     second = login(capped, "alice")
-    assert enforce_session_cap(capped, "alice") == []
+    assert enforce_session_cap(capped, second) == second
+    assert raw_item(capped, first.key) is not None
+    assert raw_item(capped, revoked.key) is not None  # dead already: left to clean-up
     clock.advance(timedelta(minutes=1))
-    login(capped, "alice")
-    assert enforce_session_cap(capped, "alice") == [first.session_id]
+    third = login(capped, "alice")
+    assert enforce_session_cap(capped, third) == third
+    assert raw_item(capped, first.key) is None
     assert get_session_by_session_id(capped, second.session_id, "alice") == second
-
-
-def test_logout_all_deletes_in_batches_not_four_calls_a_session(store: Any, calls: Any) -> None:
-    for _ in range(10):
-        session = login(store, "alice")
-        for n in range(2):
-            create_child_session(store, session, client=f"app{n}", token_hash="c")
-    calls.reset()
-    ended = expire_customer_sessions(store, "alice")
-    assert len(ended) == 30
-    # 1 GSI Query for the sessions, 1 Query per session for its children, and 30 deletes in
-    # BatchWriteItem pages of 25: no UpdateItem or DeleteItem per session.
-    assert calls.counts == {"Query": 11, "BatchWriteItem": 2}
-    assert get_sessions_by_customer_id(store, "alice").records == []

@@ -7,22 +7,22 @@ from datetime import timedelta
 from typing import Any
 
 from dynamo.batch import batch_delete, batch_get, batch_put
+from dynamo.cleanup import end_listed_sessions, read_customer, sweep_customer
 from dynamo.customers import (
     get_customer,
     get_customers,
     record_login,
     register_customer,
-    revoke_sessions,
 )
 from dynamo.lifecycle import (
     create_child_session,
     enforce_session_cap,
     expire_child_session,
-    expire_customer_sessions,
     expire_session,
     parent_deadline_cap,
     touch_session,
 )
+from dynamo.revocation import change_password_keeping, end_all_sessions
 from dynamo.sessions import (
     create_session,
     get_child_session,
@@ -37,6 +37,7 @@ from dynamo.sessions import (
     list_all_sessions_of_customer,
 )
 from dynamo.store import SessionPolicy
+from dynamo.table_sweep import sweep_table
 from dynamo.workbench import load_model
 from tests.conftest import SAMPLE_MODEL
 
@@ -57,7 +58,7 @@ def test_every_storage_function_uses_only_portable_calls(
 ) -> None:
     calls.reset()
     register_customer(store, "alice", "argon-hash")
-    revoke_sessions(store, "alice", clock.now(), password_hash="argon-hash-2")
+    end_all_sessions(store, "alice")
     assert get_customer(store, "alice") is not None
     assert get_customers(store, ["alice", "nobody"])[1] is None
 
@@ -93,15 +94,22 @@ def test_every_storage_function_uses_only_portable_calls(
 
     capped = dataclasses.replace(store, policy=SessionPolicy(max_sessions_per_customer=1))
     create_session(store, "alice", token_hash="h")
-    assert enforce_session_cap(capped, "alice")
-    create_session(store, "alice", token_hash="h")
+    enforce_session_cap(capped, create_session(store, "alice", token_hash="h"))
+    kept = create_session(store, "alice", token_hash="h")
+    change_password_keeping(store, kept, kept.session_generation, "argon-hash-2")
     expire_session(store, parent.session_id, "alice")
-    expire_customer_sessions(store, "alice")
-    expire_customer_sessions(store, "MNO")
+    end_listed_sessions(store, read_customer(store, "alice"), "alice", limit=10)
+    sweep_customer(store, "alice")
+    sweep_customer(store, "MNO")
 
     used = set(calls.counts)
     assert not used & FORBIDDEN, dict(calls.counts)
+
     assert used <= PORTABLE, dict(calls.counts)
     assert used == PORTABLE  # every portable call was exercised: the check above means something
     queries = calls.params_of("Query")
     assert all(params.get("IndexName") in (None, "GSI1_inverse") for params in queries)
+
+    calls.reset()
+    sweep_table(store)  # `sessiongraph sweep --all`: an operator's command, not a request path
+    assert set(calls.counts) - PORTABLE == {"Scan"}

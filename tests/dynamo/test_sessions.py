@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from dynamo.cleanup import sweep_customer
 from dynamo.cursors import encode_cursor
 from dynamo.errors import ConflictError, InvalidCursorError, InvalidPageSizeError
 from dynamo.keys import child_session_key, customer_key, parent_session_key
-from dynamo.lifecycle import create_child_session, expire_customer_sessions, expire_session
+from dynamo.lifecycle import create_child_session, expire_session
+from dynamo.revocation import end_all_sessions
 from dynamo.sessions import (
     create_session,
     get_child_session,
@@ -31,12 +33,26 @@ IDLE = timedelta(minutes=30)
 # -- createSession -------------------------------------------------------------------------
 
 
+def test_create_session_without_a_generation_reads_the_customers(store: Any, calls: Any) -> None:
+    assert create_session(store, "alice", token_hash="h").session_generation == 0
+    end_all_sessions(store, "alice")
+    calls.reset()
+    assert create_session(store, "alice", token_hash="h").session_generation == 1
+    assert calls.counts == {"GetItem": 1, "PutItem": 1}
+    assert sent(calls, "GetItem")[0]["ConsistentRead"] is True
+
+
 def test_create_session_puts_an_active_parent_session(store: Any, calls: Any, clock: Any) -> None:
     calls.reset()
     session = create_session(
-        store, "alice", token_hash="hash-1", ip_address="10.0.0.1", user_agent="curl/8"
+        store,
+        "alice",
+        token_hash="hash-1",
+        ip_address="10.0.0.1",
+        user_agent="curl/8",
+        generation=3,
     )
-    assert calls.counts == {"PutItem": 1}
+    assert calls.counts == {"PutItem": 1}  # the generation is given: nothing to read
     [put] = sent(calls, "PutItem")
     assert put["ConditionExpression"] == "attribute_not_exists(PK)"
 
@@ -56,6 +72,7 @@ def test_create_session_puts_an_active_parent_session(store: Any, calls: Any, cl
     assert item["SK"] == "c#alice"
     assert item["customer_id"] == "alice"
     assert item["session_state"] == "active"
+    assert item["session_generation"] == session.session_generation == 3
     assert item["access_token"] == "hash-1"
     assert item["expires_at"] == epoch(clock.now() + IDLE)
 
@@ -70,7 +87,7 @@ def test_a_duplicate_session_id_is_a_conflict_and_keeps_the_first(store: Any, ca
     create_session(store, "alice", token_hash="first", session_id="fixed")
     calls.reset()
     with pytest.raises(ConflictError, match="fixed"):
-        create_session(store, "alice", token_hash="second", session_id="fixed")
+        create_session(store, "alice", token_hash="second", session_id="fixed", generation=0)
     assert calls.counts == {"PutItem": 1}
     item = raw_item(store, parent_session_key("fixed", "alice"))
     assert item is not None
@@ -268,8 +285,8 @@ def test_last_login_time_survives_the_end_of_every_session(store: Any, clock: An
     login(store, "alice")
     clock.advance(timedelta(minutes=10))
     latest = login(store, "alice")
-    ended = expire_customer_sessions(store, "alice")
-    assert len(ended) == 2
+    end_all_sessions(store, "alice")
+    assert len(sweep_customer(store, "alice").ended) == 2
     assert get_sessions_by_customer_id(store, "alice").records == []
     assert get_last_login_time_by_customer_id(store, "alice") == latest.last_login_time
     clock.advance(timedelta(days=30))  # the customer item does not expire
