@@ -8,6 +8,7 @@ import math
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -57,6 +58,14 @@ def _port_in_use(host: str, port: int) -> str | None:
         except OSError as exc:
             return exc.strerror or str(exc)
     return None
+
+
+def _return_after_graceful_shutdown() -> None:
+    """uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again for the
+    handler that was there before it. With this one, `serve` returns (closing the pools) and
+    the process exits 0: a stop asked for and done cleanly."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
 
 
 def _worker_environment(settings: Settings) -> dict[str, str]:
@@ -146,6 +155,7 @@ def serve(args: argparse.Namespace) -> int:
         if settings.workers > 1:
             services.close()
             return _serve_workers(settings, uvicorn_options)
+        _return_after_graceful_shutdown()
         uvicorn.run(app, **uvicorn_options)
     finally:
         services.close()
