@@ -196,8 +196,15 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         try:
             return await self._run(request, context, root_value)
         finally:
-            if self.record_metrics and (scope.operation_type or scope.error_codes):
-                metrics.record_graphql_request(scope)
+            if scope.operation_type or scope.error_codes:
+                log.debug(
+                    "graphql %s %s answered: %s",
+                    scope.operation_type or "-",
+                    scope.operation_name or "-",
+                    ",".join(scope.error_codes) or "ok",
+                )
+                if self.record_metrics:
+                    metrics.record_graphql_request(scope)
 
     async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         from strawberry.types.unset import UNSET
