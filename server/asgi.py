@@ -67,6 +67,7 @@ class ServicesApp:
             self.app = None
             services.close()
             metrics.mark_process_dead()
+            log.info("worker stopped: requests in flight answered, pools closed")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

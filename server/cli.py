@@ -159,6 +159,7 @@ def serve(args: argparse.Namespace) -> int:
         uvicorn.run(app, **uvicorn_options)
     finally:
         services.close()
+    log.info("stopped: requests in flight answered, pools closed")
     return 0
 
 

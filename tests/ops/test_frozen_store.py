@@ -114,5 +114,6 @@ def test_sigterm_lets_a_request_in_flight_finish(own_dynamodb_local):
         assert answer.status == 200 and answer.codes == [], answer.body
         assert answer.data["viewer"]["sessionId"]
         assert server.process.wait(timeout=WITHIN) == 0
+        assert "pools closed" in server.output[-1]
     finally:
         server.stop()
