@@ -213,3 +213,32 @@ def _json(line: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def test_a_generated_admin_token_reaches_every_worker_and_no_log_line(dynamodb_local_server):
+    table = f"ops_token_{os.getpid()}"
+    create_table(dynamodb_local_server.client(), table)
+    server = ServerProcess.start(
+        endpoint_url=dynamodb_local_server.endpoint_url,
+        table_name=table,
+        args=["--workers", "2"],
+        env={"SESSIONGRAPH_LOG_FORMAT": "json", "SESSIONGRAPH_LOG_LEVEL": "DEBUG"},
+    )
+    try:
+        banner = [line for line in server.output if line.startswith("admin token")]
+        assert len(banner) == 1
+        token = banner[0].rsplit(" ", 1)[1].strip()
+        for _ in range(20):  # over new connections, so both workers answer some
+            server.graphql(
+                'mutation { login(customerId: "sso") { accessToken } }', token=token
+            ).ok()
+    finally:
+        assert server.stop() == 0
+        dynamodb_local_server.client().delete_table(TableName=table)
+    served_by = {
+        line["pid"]
+        for line in map(_json, server.output)
+        if line and line.get("logger") == "uvicorn.access" and line.get("path") == "/graphql"
+    }
+    assert len(served_by) == 2
+    assert [line for line in server.output if token in line] == banner
