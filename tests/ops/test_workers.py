@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections import Counter
 from typing import Any
 
@@ -242,3 +243,67 @@ def test_a_generated_admin_token_reaches_every_worker_and_no_log_line(dynamodb_l
     }
     assert len(served_by) == 2
     assert [line for line in server.output if token in line] == banner
+
+
+def _uvicorn_factory(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SESSIONGRAPH_", "AWS_"))
+    }
+    environment.update(env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "server.asgi:create_app_from_environment",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        text=True,
+    )
+
+
+def test_the_factory_under_plain_uvicorn(dynamodb_local_server):
+    """The documented `uvicorn --factory` line: settings from the environment only."""
+    table = f"ops_factory_{os.getpid()}"
+    create_table(dynamodb_local_server.client(), table)
+    port = free_port()
+    process = _uvicorn_factory(
+        port,
+        {
+            "SESSIONGRAPH_ENDPOINT_URL": dynamodb_local_server.endpoint_url,
+            "SESSIONGRAPH_TABLE_NAME": table,
+            "SESSIONGRAPH_ADMIN_TOKEN": ADMIN_TOKEN,
+        },
+    )
+    server = ServerProcess(process, port)
+    threading.Thread(target=server._drain, daemon=True).start()
+    try:
+        server._wait_ready("/readyz")
+        server.graphql(
+            'mutation { login(customerId: "f") { accessToken } }', token=ADMIN_TOKEN
+        ).ok()
+    finally:
+        server.stop()
+        dynamodb_local_server.client().delete_table(TableName=table)
+
+
+def test_the_factory_names_a_missing_table(dynamodb_local_server):
+    process = _uvicorn_factory(
+        free_port(),
+        {
+            "SESSIONGRAPH_ENDPOINT_URL": dynamodb_local_server.endpoint_url,
+            "SESSIONGRAPH_TABLE_NAME": "no_such_table",
+            "SESSIONGRAPH_ADMIN_TOKEN": ADMIN_TOKEN,
+        },
+    )
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "'no_such_table' does not exist" in output
+    assert "--create-table" in output
