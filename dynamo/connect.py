@@ -50,6 +50,7 @@ class ClientTimeouts:
     connect_seconds: float = 1.0
     read_seconds: float = 2.0
     max_attempts: int = 3
+    """Attempts in all, the first one included (botocore's `total_max_attempts`)."""
 
 
 def client_config(
@@ -61,7 +62,7 @@ def client_config(
     timeouts = timeouts or ClientTimeouts()
     return Config(
         ignore_configured_endpoint_urls=ignore_configured_endpoints,  # type: ignore[call-arg]  # stubs lag botocore
-        retries={"mode": "standard", "max_attempts": timeouts.max_attempts},
+        retries={"mode": "standard", "total_max_attempts": timeouts.max_attempts},
         max_pool_connections=pool_size,
         connect_timeout=timeouts.connect_seconds,
         read_timeout=timeouts.read_seconds,
