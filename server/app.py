@@ -81,10 +81,6 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     extensions: list[Any] = [OperationLabels]
     if tracing.tracing_requested() and tracing.configure_tracing():
         extensions += tracing.graphql_extensions()
-    if settings.metrics_enabled:
-        metrics.instrument_client(services.store.client)
-        metrics.track_queue("dynamodb", services.runner)
-        metrics.track_queue("argon2", password_hashing_runner())
     readiness = ReadinessProbe(
         services.store.client,
         services.store.table_name,
@@ -120,6 +116,10 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         session_cookie=cookie_policy,
         record_metrics=settings.metrics_enabled,
     )
+    if settings.metrics_enabled:  # once the settings are known to be good
+        metrics.instrument_client(services.store.client)
+        metrics.track_queue("dynamodb", services.runner)
+        metrics.track_queue("argon2", password_hashing_runner())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

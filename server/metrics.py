@@ -112,14 +112,15 @@ def record_graphql_request(scope: RequestScope) -> None:
 
 
 def track_queue(pool: str, runner: BlockingCallRunner) -> None:
-    """Report `runner.pending` as `sessiongraph_queue_depth{pool=...}`."""
+    """Report `runner.pending` as `sessiongraph_queue_depth{pool=...}` (the latest runner
+    given for a pool: one app per process)."""
     _queues[pool] = runner
-    QUEUE_DEPTH.labels(pool).set(runner.pending)
+    refresh_queue_depth()
 
 
 def refresh_queue_depth() -> None:
     for pool, runner in list(_queues.items()):
-        QUEUE_DEPTH.labels(pool).set(runner.pending)
+        QUEUE_DEPTH.labels(pool).set(getattr(runner, "pending", 0))
 
 
 # DynamoDB calls, from botocore's events on the client: one seam, no change to dynamo/.
