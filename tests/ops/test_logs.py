@@ -122,7 +122,8 @@ def test_json_lines_with_request_fields_audit_events_and_no_secret(dynamodb_loca
     for secret in [*secrets, "$argon2"]:
         assert secret not in output, f"a secret reached the log: {secret[:6]}..."
 
-    banner = ("sessiongraph on the", "GraphiQL and the API:")
+    # `serve` prints its banner on stdout before logging starts; every other line is a log line.
+    banner = ("sessiongraph on the", "sample frontend:", "GraphiQL and the API:")
     lines = [json.loads(line) for line in server.output if not line.startswith(banner)]
     assert all(
         isinstance(line, dict) and {"time", "level", "logger", "message"} <= line.keys()

@@ -97,29 +97,49 @@ def _worker_pids(server: ServerProcess) -> set[int]:
     return children
 
 
-def _sequence(graphql: Any) -> None:
-    """A known sequence: what the metrics must move by."""
+MIN_VIEWERS, MAX_VIEWERS = 10, 300
+
+
+def _sequence(graphql: Any, viewers: int | None = None, spread: Any = None) -> int:
+    """A known sequence: what the metrics must move by. `viewers` viewer queries, or at least
+    MIN_VIEWERS and more until `spread()` (both workers have answered; the kernel picks the
+    worker of each connection), at most MAX_VIEWERS. Returns how many it sent."""
     graphql(REGISTER, {"c": "alice", "p": PASSWORD}, None, [])
     token = None
     for _ in range(3):
         token = graphql(LOGIN, {"c": "alice", "p": PASSWORD}, None, [])["login"]["accessToken"]
     for _ in range(2):
         graphql(LOGIN, {"c": "alice", "p": "wrong password"}, None, ["UNAUTHENTICATED"])
-    for _ in range(10):
+    sent = 0
+    while sent < (viewers if viewers is not None else MAX_VIEWERS):
         assert graphql(VIEWER, {}, token, [])["viewer"]["sessionId"]
+        sent += 1
+        if viewers is None and sent >= MIN_VIEWERS and spread():
+            break
     graphql("{ viewer {", {}, None, ["BAD_USER_INPUT"])
+    return sent
 
 
-EXPECTED_REQUESTS = {
-    ("mutation", "Register", "success"): 1,
-    ("mutation", "Login", "success"): 3,
-    ("mutation", "Login", "unauthenticated"): 2,
-    ("query", "Me", "success"): 10,
-    ("unknown", "", "bad_user_input"): 1,
-}
+def _expected_requests(viewers: int) -> dict[tuple[str, str, str], int]:
+    return {
+        ("mutation", "Register", "success"): 1,
+        ("mutation", "Login", "success"): 3,
+        ("mutation", "Login", "unauthenticated"): 2,
+        ("query", "Me", "success"): viewers,
+        ("unknown", "", "bad_user_input"): 1,
+    }
 
 
-def _expected_dynamodb_calls(local: Any) -> Counter[str]:
+def _graphql_pids(server: ServerProcess) -> set[int]:
+    """The worker processes whose access lines show a /graphql request."""
+    return {
+        line["pid"]
+        for line in map(_json, list(server.output))
+        if line and line.get("logger") == "uvicorn.access" and line.get("path") == "/graphql"
+    }
+
+
+def _expected_dynamodb_calls(local: Any, viewers: int) -> Counter[str]:
     """The DynamoDB calls the same sequence makes in process, counted from botocore's events."""
     client = local.client()
     table = f"ops_expected_{os.getpid()}"
@@ -142,7 +162,7 @@ def _expected_dynamodb_calls(local: Any) -> Counter[str]:
                 assert got == codes, body
                 return body.get("data")
 
-            _sequence(graphql)
+            _sequence(graphql, viewers)
         return Counter(counter.counts)
     finally:
         runner.close()
@@ -150,7 +170,6 @@ def _expected_dynamodb_calls(local: Any) -> Counter[str]:
 
 
 def test_two_workers_serve_one_token_and_metrics_count_every_request(dynamodb_local_server):
-    expected_calls = _expected_dynamodb_calls(dynamodb_local_server)
     table = f"ops_workers_{os.getpid()}"
     create_table(dynamodb_local_server.client(), table)
     server = ServerProcess.start(
@@ -169,7 +188,7 @@ def test_two_workers_serve_one_token_and_metrics_count_every_request(dynamodb_lo
             assert response.codes == codes, response.body
             return response.data
 
-        _sequence(graphql)
+        viewers = _sequence(graphql, spread=lambda: len(_graphql_pids(server)) == 2)
         scrapes = [scrape(server) for _ in range(6)]  # whichever worker answers each one
         after = scrapes[0]
         requests = delta(
@@ -178,13 +197,13 @@ def test_two_workers_serve_one_token_and_metrics_count_every_request(dynamodb_lo
             "sessiongraph_graphql_requests_total",
             ("operation_type", "operation_name", "outcome"),
         )
-        assert dict(requests) == EXPECTED_REQUESTS
+        assert dict(requests) == _expected_requests(viewers)
         durations = delta(
             after, before, "sessiongraph_graphql_request_duration_seconds_count", "operation_type"
         )
-        assert dict(durations) == {"mutation": 6, "query": 10, "unknown": 1}
+        assert dict(durations) == {"mutation": 6, "query": viewers, "unknown": 1}
         calls = delta(after, before, "sessiongraph_dynamodb_calls_total", "operation")
-        assert dict(calls) == dict(expected_calls)
+        assert dict(calls) == dict(_expected_dynamodb_calls(dynamodb_local_server, viewers))
         assert sum(calls.values()) > 0
         timed = delta(
             after, before, "sessiongraph_dynamodb_call_duration_seconds_count", "operation"
@@ -196,11 +215,7 @@ def test_two_workers_serve_one_token_and_metrics_count_every_request(dynamodb_lo
                 "sessiongraph_dynamodb_calls_total",
             ):
                 assert other[name] == after[name]
-        served_by = {
-            line["pid"]
-            for line in map(_json, server.output)
-            if line and line.get("logger") == "uvicorn.access" and line.get("path") == "/graphql"
-        }
+        served_by = _graphql_pids(server)
         assert served_by <= _worker_pids(server)
         assert len(served_by) == 2, "one worker served every request: the sum proves less"
     finally:
@@ -229,19 +244,16 @@ def test_a_generated_admin_token_reaches_every_worker_and_no_log_line(dynamodb_l
         banner = [line for line in server.output if line.startswith("admin token")]
         assert len(banner) == 1
         token = banner[0].rsplit(" ", 1)[1].strip()
-        for _ in range(20):  # over new connections, so both workers answer some
+        for _ in range(MAX_VIEWERS):  # new connections, until both workers have answered
             server.graphql(
                 'mutation { login(customerId: "sso") { accessToken } }', token=token
             ).ok()
+            if len(_graphql_pids(server)) == 2:
+                break
     finally:
         assert server.stop() == 0
         dynamodb_local_server.client().delete_table(TableName=table)
-    served_by = {
-        line["pid"]
-        for line in map(_json, server.output)
-        if line and line.get("logger") == "uvicorn.access" and line.get("path") == "/graphql"
-    }
-    assert len(served_by) == 2
+    assert len(_graphql_pids(server)) == 2
     assert [line for line in server.output if token in line] == banner
 
 
