@@ -148,8 +148,15 @@ def _expected_dynamodb_calls(local: Any, viewers: int) -> Counter[str]:
     counter.attach(client)
     counter.reset()
     runner = BlockingCallRunner(4)
-    services = Services(Store(client=client, table_name=table), runner)
-    app = create_app(Settings(admin_token=ADMIN_TOKEN, metrics=True), services)
+    settings = Settings(admin_token=ADMIN_TOKEN, metrics=True)  # the server's defaults
+    store = Store(
+        client=client,
+        table_name=table,
+        policy=settings.session_policy(),
+        lockout=settings.lockout_policy(),
+    )
+    services = Services(store, runner)
+    app = create_app(settings, services)
     try:
         with TestClient(app) as http:
 
