@@ -40,13 +40,32 @@ class Connection:
             self._mock.stop()
 
 
-def client_config(pool_size: int, *, ignore_configured_endpoints: bool = False) -> Config:
+@dataclass(frozen=True, slots=True)
+class ClientTimeouts:
+    """How long one DynamoDB call may wait. The defaults keep a call to a frozen store
+    (max_attempts x (connect + read) plus botocore's backoff) inside the default 10 s
+    execution timeout, and free the pool thread soon after: botocore's own 60 s read
+    timeout would keep threads on dead sockets long after the request gave up."""
+
+    connect_seconds: float = 1.0
+    read_seconds: float = 2.0
+    max_attempts: int = 3
+    """Attempts in all, the first one included (botocore's `total_max_attempts`)."""
+
+
+def client_config(
+    pool_size: int,
+    *,
+    ignore_configured_endpoints: bool = False,
+    timeouts: ClientTimeouts | None = None,
+) -> Config:
+    timeouts = timeouts or ClientTimeouts()
     return Config(
         ignore_configured_endpoint_urls=ignore_configured_endpoints,  # type: ignore[call-arg]  # stubs lag botocore
-        retries={"mode": "standard", "max_attempts": 4},
+        retries={"mode": "standard", "total_max_attempts": timeouts.max_attempts},
         max_pool_connections=pool_size,
-        connect_timeout=3,
-        read_timeout=10,
+        connect_timeout=timeouts.connect_seconds,
+        read_timeout=timeouts.read_seconds,
         tcp_keepalive=True,
     )
 
@@ -69,6 +88,7 @@ def connect_endpoint(
     pool_size: int = 32,
     region: str | None = None,
     use_aws: bool = False,
+    timeouts: ClientTimeouts | None = None,
 ) -> Connection:
     """A client for an endpoint (explicit, or `AWS_ENDPOINT_URL_DYNAMODB`), or for AWS itself
     (`use_aws`: the standard endpoint, whatever the environment says).
@@ -85,7 +105,7 @@ def connect_endpoint(
         if session.get_credentials() is None:
             log.info("no AWS credentials configured; using placeholders for %s", endpoint_url)
             extra |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    config = client_config(pool_size, ignore_configured_endpoints=use_aws)
+    config = client_config(pool_size, ignore_configured_endpoints=use_aws, timeouts=timeouts)
     client = session.client("dynamodb", config=config, **extra)
     streams = session.client(
         "dynamodbstreams",
@@ -146,11 +166,12 @@ def connect(
     endpoint_url: str | None = None,
     table_name: str,
     pool_size: int = 32,
+    timeouts: ClientTimeouts | None = None,
 ) -> Connection:
     """The one way in: the store `resolve_kind` names (the embedded one with the table created)."""
     kind = resolve_kind(kind, endpoint_url)
     if kind == "embedded":
         return connect_embedded(table_name)
     if kind == "endpoint":
-        return connect_endpoint(endpoint_url, pool_size=pool_size)
-    return connect_endpoint(None, pool_size=pool_size, use_aws=True)
+        return connect_endpoint(endpoint_url, pool_size=pool_size, timeouts=timeouts)
+    return connect_endpoint(None, pool_size=pool_size, use_aws=True, timeouts=timeouts)

@@ -47,6 +47,9 @@ class RequestContext:
     """A closing session's token: no caller, except to `logout` again (finishing it)."""
     cleanup: BackgroundCleanup | None = None
     """Where a revocation hands the rest of its clean-up (not tied to this request)."""
+    login_outcome: str | None = None
+    """Set by a password check (login, changePassword): success, bad_credentials, locked or
+    rate_limited; the server's metrics count it."""
     loaders: Loaders = field(init=False)
     _authenticated: bool = field(default=False, init=False)
 

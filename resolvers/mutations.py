@@ -25,6 +25,7 @@ from dynamo.records import ChildSession, Customer, ParentSession
 from dynamo.revocation import SessionEndedError, change_password_keeping, end_all_sessions
 from dynamo.sessions import create_session
 from resolvers.access import can_end_session
+from resolvers.audit import audit
 from resolvers.caller import Admin, Anonymous, SessionCaller
 from resolvers.context import RequestContext
 from resolvers.errors import (
@@ -85,6 +86,8 @@ async def login(ctx: RequestContext, customer_id: str, password: str | None) -> 
     )
     await ctx.call(record_login, ctx.store, customer_id, ctx.store.clock.now())
     session = await ctx.call(enforce_session_cap, ctx.store, session)
+    if password is None:
+        audit("admin_login", customer_id=customer_id, session_id=session.session_id)
     token = encode_token(TokenKey(session.session_id, customer_id), secret)
     return Login(access_token=token, session=session)
 
@@ -206,6 +209,8 @@ async def logout_all(ctx: RequestContext, customer_id: str | None) -> list[str]:
     if customer_id is None:
         raise BadUserInput("customerId is required when the admin ends a customer's sessions")
     validate_id(customer_id, "customerId")
+    if isinstance(caller, Admin):
+        audit("admin_logout_all", customer_id=customer_id)
     customer = await ctx.call(end_all_sessions, ctx.store, customer_id)
     return await _clean_up(ctx, customer)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -52,7 +52,11 @@ class SessionGraphSchema(strawberry.Schema):
         it knows which errors are expected and the request id."""
 
 
-def build_schema(limits: QueryLimits | None = None) -> SessionGraphSchema:
+def build_schema(
+    limits: QueryLimits | None = None,
+    extra_extensions: Sequence[Callable[[], SchemaExtension]] = (),
+) -> SessionGraphSchema:
+    """`extra_extensions` run after the project's own (the server's metrics and tracing)."""
     limits = limits or QueryLimits()
     added_rules: list[type[ASTValidationRule]] = [
         query_limits_rule(max_depth=limits.max_depth, max_aliases=limits.max_aliases)
@@ -68,6 +72,7 @@ def build_schema(limits: QueryLimits | None = None) -> SessionGraphSchema:
         Authenticate,
         OneTransportEach,
     ]
+    extensions.extend(extra_extensions)
     schema = SessionGraphSchema(
         query=Query,
         mutation=Mutation,

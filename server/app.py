@@ -1,18 +1,22 @@
-"""The Starlette application: `/graphql` (and GraphiQL), `/healthz`, GraphiQL's assets."""
+"""The Starlette application: `/graphql` (and GraphiQL), `/healthz`, `/readyz`, `/metrics`,
+GraphiQL's assets."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from resolvers.passwords import password_hashing_runner
 from schema.build import SessionGraphSchema, build_schema
+from server import metrics, tracing
 from server.cookies import SessionCookieGuard, SessionCookiePolicy
 from server.event_hub import EventHub
 from server.example import example_routes
@@ -24,6 +28,8 @@ from server.persisted import (
     TrustedDocumentsError,
     load_trusted_documents,
 )
+from server.readiness import ReadinessProbe
+from server.request_scope import OperationLabels, RequestScopeMiddleware
 from server.services import Services
 from server.settings import Settings
 
@@ -72,7 +78,16 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     problems = settings.production_problems(store_kind)
     if problems:
         raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
-    schema = build_schema(settings.query_limits())
+    extensions: list[Any] = [OperationLabels]
+    if tracing.tracing_requested() and tracing.configure_tracing():
+        extensions += tracing.graphql_extensions()
+    readiness = ReadinessProbe(
+        services.store.client,
+        services.store.table_name,
+        timeout_seconds=settings.readiness_timeout_seconds,
+        cache_seconds=settings.readiness_cache_seconds,
+    )
+    schema = build_schema(settings.query_limits(), extensions)
     cookie_policy = (
         SessionCookiePolicy.of(settings.cookie_same_site, settings.cors_origins)
         if settings.cookie_mode
@@ -99,7 +114,12 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         subscriptions_per_connection=settings.subscriptions_per_connection,
         connection_init_timeout=settings.connection_init_timeout_seconds,
         session_cookie=cookie_policy,
+        record_metrics=settings.metrics_enabled,
     )
+    if settings.metrics_enabled:  # once the settings are known to be good
+        metrics.instrument_client(services.store.client)
+        metrics.track_queue("dynamodb", services.runner)
+        metrics.track_queue("argon2", password_hashing_runner())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -107,17 +127,28 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         try:
             yield
         finally:
+            readiness.stopping = True
+            readiness.close()
             await events.close()
             await services.cleanup.close()  # background clean-up: stopped, bounded wait
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "store": store_kind})
 
+    async def home(request: Request) -> RedirectResponse:
+        return RedirectResponse("/graphql", status_code=307)
+
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readiness.endpoint, methods=["GET"]),
+        Route("/", home, methods=["GET"]),
     ]
+    if settings.metrics_enabled:
+        routes.append(
+            Route("/metrics", metrics.metrics_endpoint(settings.metrics_token), methods=["GET"])
+        )
     if settings.graphiql_enabled:
         routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
     if settings.example_enabled:
@@ -126,6 +157,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(RequestScopeMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

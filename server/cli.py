@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import secrets
+import shutil
+import signal
+import socket
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from server.settings import Settings
 
@@ -41,25 +47,90 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table-name", help="table name (default session_store)")
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on, or None when it can (checked before an admin
+    token is generated and printed for a server that would not start)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _return_after_graceful_shutdown() -> None:
+    """uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again for the
+    handler that was there before it. With this one, `serve` returns (closing the pools) and
+    the process exits 0: a stop asked for and done cleanly."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+
+
+def _worker_environment(settings: Settings) -> dict[str, str]:
+    """What worker processes need to build the same settings (they read the environment)."""
+    env = {
+        "SESSIONGRAPH_STORE": settings.store_kind(),
+        "SESSIONGRAPH_TABLE_NAME": settings.table_name,
+        "SESSIONGRAPH_CREATE_TABLE": "false",  # created (or found) by this process already
+    }
+    if settings.endpoint_url:
+        env["SESSIONGRAPH_ENDPOINT_URL"] = settings.endpoint_url
+    if settings.admin_token:
+        env["SESSIONGRAPH_ADMIN_TOKEN"] = settings.admin_token
+    return env
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from dynamo.workbench import load_model
     from server.app import ConfigurationError, create_app
-    from server.services import open_services
+    from server.asgi import StartupError, open_checked_services
+    from server.logs import configure_logging
 
     settings = _settings(args)
     if args.create_table:
         settings = settings.model_copy(update={"create_table": True})
+    if args.workers is not None:
+        settings = settings.model_copy(update={"workers": args.workers})
+    if settings.workers > 1 and settings.store_kind() == "embedded":
+        print(
+            "--workers needs a store shared by processes: the embedded in-memory store lives "
+            "in one process. Use DynamoDB Local (--endpoint-url http://127.0.0.1:8001 or "
+            "AWS_ENDPOINT_URL_DYNAMODB) or --store aws, or serve with one worker",
+            file=sys.stderr,
+        )
+        return 2
     problems = settings.production_problems(settings.store_kind())
     if problems:
         for problem in problems:
             print(f"refusing to start in production: {problem}", file=sys.stderr)
         return 2
+    busy = _port_in_use(settings.host, settings.port)
+    if busy:
+        print(f"cannot listen on {settings.host}:{settings.port}: {busy}", file=sys.stderr)
+        return 2
+    log_config = configure_logging(settings.log_format_resolved, settings.log_level)
     generated = settings.admin_token is None
     if generated:
         settings = settings.model_copy(update={"admin_token": secrets.token_urlsafe(32)})
-    services = open_services(settings)
+    try:
+        services = open_checked_services(settings)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn_options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "log_config": log_config,
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "timeout_graceful_shutdown": math.ceil(settings.graceful_shutdown_seconds),
+        "ws_max_size": settings.max_body_bytes,  # a WebSocket message is capped like a body
+    }
     try:
         if args.load:
             count = load_model(services.store, Path(args.load))
@@ -75,23 +146,41 @@ def serve(args: argparse.Namespace) -> int:
                 f"(cookie mode {mode})"
             )
         print(f"GraphiQL and the API: http://{settings.host}:{settings.port}/graphql")
+        sys.stdout.flush()
         try:
             app = create_app(settings, services)
         except ConfigurationError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        sys.stdout.flush()
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            proxy_headers=bool(settings.forwarded_allow_ips),
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-            ws_max_size=settings.max_body_bytes,  # a WebSocket message is capped like a body
-        )
+        if settings.workers > 1:
+            services.close()
+            return _serve_workers(settings, uvicorn_options)
+        _return_after_graceful_shutdown()
+        uvicorn.run(app, **uvicorn_options)
     finally:
         services.close()
+    log.info("stopped: requests in flight answered, pools closed")
+    return 0
+
+
+def _serve_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
+    """`--workers N`: uvicorn's process manager over the app factory. The settings reach the
+    workers through the environment (never a log line); metrics are shared through a fresh
+    directory (prometheus-client's multiprocess mode), removed at exit."""
+    import uvicorn
+
+    metrics_dir = tempfile.mkdtemp(prefix="sessiongraph-metrics-")
+    os.environ.update(_worker_environment(settings))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "server.asgi:create_app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **uvicorn_options,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -189,13 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sessiongraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="serve /graphql, GraphiQL and /healthz")
+    serve_parser = commands.add_parser(
+        "serve", help="serve /graphql, GraphiQL, /healthz, /readyz and /metrics"
+    )
     _store_arguments(serve_parser)
     serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, help="port (default 8000)")
     serve_parser.add_argument("--load", metavar="MODEL.json", help="seed the store at start")
     serve_parser.add_argument(
         "--create-table", action="store_true", help="create the table on the endpoint if missing"
+    )
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default 1; needs an endpoint or AWS store, not the embedded one)",
     )
     serve_parser.set_defaults(run=serve)
 

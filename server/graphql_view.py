@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,10 +25,11 @@ from resolvers.change_feed import ChangeFeed
 from resolvers.context import RequestContext
 from schema.documents import PREPARED_DOCUMENT
 from schema.errors import ErrorPolicy
-from server import media
+from server import media, metrics
 from server.graphiql import graphiql_page
 from server.persisted import PersistedQueries, PersistedQueryError, document_id
 from server.protocol_errors import teach
+from server.request_scope import ensure_scope
 from server.services import Services
 from server.subscriptions import SubscriptionConnection
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from server.cookies import SessionCookiePolicy
 
 log = logging.getLogger("sessiongraph")
+RETRY_AFTER_SECONDS = "1"
+"""`Retry-After` on STORE_UNAVAILABLE and RATE_LIMITED answers."""
 
 
 def json_error(
@@ -67,6 +69,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         subscriptions_per_connection: int = 10,
         connection_init_timeout: float = 10.0,
         session_cookie: SessionCookiePolicy | None = None,
+        record_metrics: bool = True,
     ) -> None:
         super().__init__(
             schema,
@@ -84,11 +87,13 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self.error_policy = ErrorPolicy(suggestions=suggestions)
         self.persisted = persisted
         self.session_cookie = session_cookie
+        self.record_metrics = record_metrics
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        request_id = uuid.uuid4().hex
+        scope = ensure_scope()
+        request_id = scope.request_id
         request.state.request_id = request_id
         websocket = isinstance(request, WebSocket)
         # Over WebSocket the token comes in connection_init (server.subscriptions), or from the
@@ -100,7 +105,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         jar = None
         if self.session_cookie is not None and isinstance(response, Response):
             jar = self.session_cookie.jar(request, response)
-        return RequestContext(
+        context = RequestContext(
             store=self.services.store,
             runner=self.services.runner,
             admin_token=self.admin_token,
@@ -113,6 +118,8 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             events=self.events if websocket else None,
             cleanup=self.services.cleanup,
         )
+        scope.context = context
+        return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -127,6 +134,9 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         if result.errors:
             request_id = getattr(request.state, "request_id", "-")
             result.errors = self.error_policy.apply(result.errors, request_id)
+            ensure_scope().error_codes = [
+                str((error.extensions or {}).get("code")) for error in result.errors
+            ]
         body = await super().process_result(request, result)
         sub_response: Response | None = getattr(request.state, "sub_response", None)
         if (
@@ -148,6 +158,10 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         response = super().create_response(response_data, sub_response)
         if sub_response.media_type == media.GRAPHQL_RESPONSE_JSON:
             response.headers["content-type"] = media.GRAPHQL_RESPONSE_CONTENT_TYPE
+        errors: Any = response_data.get("errors") if isinstance(response_data, dict) else None
+        codes = {(e.get("extensions") or {}).get("code") for e in errors or []}
+        if codes & {"STORE_UNAVAILABLE", "RATE_LIMITED"}:
+            response.headers.setdefault("retry-after", RETRY_AFTER_SECONDS)
         return response
 
     async def parse_http_body(
@@ -176,6 +190,23 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         return HTMLResponse(graphiql_page(request.url.path))
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+        if isinstance(request, WebSocket):  # a subscription lasts as long as it needs
+            return await super().run(request)
+        scope = ensure_scope()
+        try:
+            return await self._run(request, context, root_value)
+        finally:
+            if scope.operation_type or scope.error_codes:
+                log.debug(
+                    "graphql %s %s answered: %s",
+                    scope.operation_type or "-",
+                    scope.operation_name or "-",
+                    ",".join(scope.error_codes) or "ok",
+                )
+                if self.record_metrics:
+                    metrics.record_graphql_request(scope)
+
+    async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         from strawberry.types.unset import UNSET
 
         if isinstance(request, WebSocket):  # a subscription lasts as long as it needs
@@ -188,16 +219,20 @@ class SessionGraphView(GraphQL[RequestContext, None]):
                     root_value=UNSET if root_value is None else root_value,
                 )
         except TimeoutError:
+            ensure_scope().error_codes = ["TIMEOUT"]
             log.warning("request over the execution timeout of %ss", self.execution_timeout)
             return json_error(
                 503,
                 f"the request took longer than the execution timeout of "
                 f"{self.execution_timeout:g} s (SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS); "
                 "a mutation may still have been applied: read before you retry",
+                code="TIMEOUT",
                 accept=request.headers.get("accept"),
             )
         except HTTPException as exc:
+            ensure_scope().error_codes = ["BAD_USER_INPUT"]
             message = teach(exc.reason, content_type=request.headers.get("content-type"))
             return json_error(exc.status_code, message, accept=request.headers.get("accept"))
         except PersistedQueryError as exc:
+            ensure_scope().error_codes = [exc.code]
             return exc.response(accept=request.headers.get("accept"))

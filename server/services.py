@@ -41,6 +41,7 @@ def open_connection(settings: Settings) -> Connection:
         endpoint_url=settings.endpoint_url,
         table_name=settings.table_name,
         pool_size=settings.pool_size,
+        timeouts=settings.client_timeouts(),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from dynamo.connect import resolve_kind
+from dynamo.connect import ClientTimeouts, resolve_kind
 from dynamo.store import DEFAULT_TABLE_NAME, LockoutPolicy, SessionPolicy
 from schema.build import QueryLimits
 
@@ -124,7 +124,27 @@ class Settings(BaseSettings):
             self.production if self.trusted_documents_only is None else self.trusted_documents_only
         )
 
-    @field_validator("forwarded_allow_ips", "trusted_documents", mode="before")
+    # Operations (docs/operations.md).
+    workers: int = Field(1, ge=1, le=64, description="worker processes (endpoint and AWS stores)")
+    log_format: Literal["json", "text"] | None = Field(
+        None, description="json or text; default: json in production, text otherwise"
+    )
+    metrics: bool | None = Field(None, description="/metrics; default: on, off in production")
+    metrics_token: str | None = Field(None, description="bearer token /metrics requires, if set")
+    dynamodb_connect_timeout_seconds: float = Field(1.0, gt=0)
+    dynamodb_read_timeout_seconds: float = Field(2.0, gt=0)
+    dynamodb_max_attempts: int = Field(3, ge=1, le=10, description="botocore attempts per call")
+    readiness_timeout_seconds: float = Field(
+        2.0, gt=0, description="/readyz: how long its read of the table may take"
+    )
+    readiness_cache_seconds: float = Field(1.0, ge=0, description="/readyz: answer reused for")
+    graceful_shutdown_seconds: float = Field(
+        20, gt=0, description="on SIGTERM: how long requests in flight may still run"
+    )
+
+    @field_validator(
+        "forwarded_allow_ips", "trusted_documents", "metrics_token", "log_format", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -166,6 +186,23 @@ class Settings(BaseSettings):
     @property
     def example_enabled(self) -> bool:
         return self._default_on(self.example)
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self._default_on(self.metrics)
+
+    @property
+    def log_format_resolved(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.production else "text"
+
+    def client_timeouts(self) -> ClientTimeouts:
+        return ClientTimeouts(
+            connect_seconds=self.dynamodb_connect_timeout_seconds,
+            read_seconds=self.dynamodb_read_timeout_seconds,
+            max_attempts=self.dynamodb_max_attempts,
+        )
 
     def production_problems(self, store_kind: str) -> list[str]:
         """Why these settings must not serve production traffic (empty when they may)."""

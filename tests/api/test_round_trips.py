@@ -23,19 +23,19 @@ class PendingCountingRunner(BlockingCallRunner):
 
     def __init__(self, max_workers: int) -> None:
         super().__init__(max_workers)
-        self.pending = 0
+        self.in_flight = 0
         self.max_pending = 0
         self._lock = threading.Lock()
 
     async def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
-            self.pending += 1
-            self.max_pending = max(self.max_pending, self.pending)
+            self.in_flight += 1
+            self.max_pending = max(self.max_pending, self.in_flight)
         try:
             return await super().run(fn, *args, **kwargs)
         finally:
             with self._lock:
-                self.pending -= 1
+                self.in_flight -= 1
 
 
 @pytest.fixture

@@ -38,7 +38,8 @@ def test_connect_endpoint_gives_a_working_client_with_standard_retries(
     assert connection.max_concurrency == 8
     config = connection.client.meta.config
     assert config.retries["mode"] == "standard"
-    assert config.retries["total_max_attempts"] == 5  # botocore's form of max_attempts=4 retries
+    assert config.retries["total_max_attempts"] == 3  # ClientTimeouts: 3 attempts in all
+    assert (config.connect_timeout, config.read_timeout) == (1.0, 2.0)
     assert config.max_pool_connections == 8
     assert connection.client.meta.endpoint_url == url
     _works(connection.client)

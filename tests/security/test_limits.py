@@ -316,7 +316,7 @@ def test_a_request_over_the_execution_timeout_is_cut_off(store, monkeypatch):
                 "message": "the request took longer than the execution timeout of 0.2 s "
                 "(SESSIONGRAPH_EXECUTION_TIMEOUT_SECONDS); a mutation may still have been "
                 "applied: read before you retry",
-                "extensions": {"code": "BAD_USER_INPUT"},
+                "extensions": {"code": "TIMEOUT"},
             }
         ],
     }

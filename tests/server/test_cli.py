@@ -89,7 +89,7 @@ def test_the_settings_store_kind_is_the_store_connect_opens(
     monkeypatch.setattr(
         connect,
         "connect_endpoint",
-        lambda url, *, pool_size, use_aws=False: "aws" if use_aws else "endpoint",
+        lambda url, *, pool_size, use_aws=False, timeouts=None: "aws" if use_aws else "endpoint",
     )
     assert open_connection(settings) == kind
 

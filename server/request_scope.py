@@ -1,0 +1,103 @@
+"""What one HTTP request is, for its log lines and its metrics: id, start, operation, error codes.
+
+`RequestScopeMiddleware` (outermost) starts a scope per HTTP request in a context variable, so
+every log line of the request (uvicorn's access line included: uvicorn logs it from the app's
+`send`) and the metrics read the same scope. `OperationLabels` (a Strawberry extension) fills in
+the operation once the document is parsed; the GraphQL view fills in the error codes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+@dataclass
+class RequestScope:
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    operation_type: str | None = None
+    operation_name: str | None = None
+    error_codes: list[str] = field(default_factory=list)
+    context: Any = None
+    """The request's `RequestContext`, once the GraphQL view made one."""
+
+    @property
+    def duration_seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+_current: ContextVar[RequestScope | None] = ContextVar("sessiongraph_request", default=None)
+
+
+def current_scope() -> RequestScope | None:
+    return _current.get()
+
+
+def ensure_scope() -> RequestScope:
+    """The current request's scope, or a new one (an app used without the middleware)."""
+    scope = _current.get()
+    if scope is None:
+        scope = RequestScope()
+        _current.set(scope)
+    return scope
+
+
+class RequestScopeMiddleware:
+    """Starts a scope per HTTP request and answers its id in `X-Request-Id`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = RequestScope()
+        token = _current.set(request)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER, request.request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _current.reset(token)
+
+
+class OperationLabels(SchemaExtension):
+    """Records the operation's type and name (as the document gives them) in the scope."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        self._record()
+
+    def on_execute(self) -> Iterator[None]:
+        self._record()
+        yield
+
+    def _record(self) -> None:
+        scope = current_scope()
+        if scope is None or scope.operation_type is not None:
+            return
+        context = self.execution_context
+        if context.graphql_document is None:
+            return
+        try:
+            scope.operation_type = context.operation_type.value
+        except Exception:  # no operation of that name in the document
+            return
+        scope.operation_name = context.operation_name
