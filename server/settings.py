@@ -155,7 +155,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+            value = [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        if isinstance(value, list) and "*" in value:
+            raise ValueError(
+                '"*" is not allowed: list the frontends\' origins, e.g. '
+                "SESSIONGRAPH_CORS_ORIGINS=https://app.example.com (the allow-list also decides "
+                "which pages may use the session cookie, and credentials with * is refused by "
+                "browsers and would let any site act as a logged-in user)"
+            )
         return value
 
     def store_kind(self) -> Literal["embedded", "endpoint", "aws"]:

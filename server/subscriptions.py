@@ -7,6 +7,10 @@
 - `connection_init` must come within `connection_init_timeout_seconds` (else 4408), and a
   connection runs at most `subscriptions_per_connection` subscriptions (Strawberry's).
 - Errors leave with an `extensions.code`, unexpected ones masked, as over HTTP.
+- Persisted queries and trusted documents apply as over HTTP (`server.persisted`): a
+  `subscribe` names its document by `extensions.persistedQuery` or `documentId`, and when only
+  trusted documents may run, any other is refused with an `error` message for that operation
+  (`extensions.code: PERSISTED_QUERY_NOT_ALLOWED`), the connection staying open.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 
 from resolvers.caller import Anonymous, SessionCaller
 from resolvers.context import RequestContext
 from resolvers.errors import StoreUnavailable
 from schema.errors import ErrorPolicy
+from server.persisted import PersistedQueries, PersistedQueryError
 
 UNAUTHORIZED = 4401
 TOO_MANY = 4429
@@ -79,6 +87,33 @@ class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]
             self._held_session = session_id
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """The document through the view's persisted-query rules first (`server.persisted`),
+        exactly as `SessionGraphView.parse_http_body` does for HTTP."""
+        persisted: PersistedQueries | None = getattr(self.view, "persisted", None)
+        if (
+            persisted is not None
+            and self.connection_acknowledged
+            and message["id"] not in self.operations
+        ):
+            payload: dict[str, Any] = dict(message["payload"])
+            try:
+                resolved = persisted.resolve(
+                    payload.get("query"), payload.get("extensions"), payload.get("documentId")
+                )
+            except PersistedQueryError as exc:
+                await self.send_message(
+                    {
+                        "id": message["id"],
+                        "type": "error",
+                        "payload": [{"message": exc.message, "extensions": {"code": exc.code}}],
+                    }
+                )
+                return
+            payload["query"] = resolved.query
+            message = {**message, "payload": payload}  # type: ignore[typeddict-item]
+        await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
         try:
