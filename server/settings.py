@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     connections_per_session: int = Field(
         5, ge=1, description="WebSocket connections one session may hold (per server process)"
     )
+    subscriptions_per_session: int = Field(
+        10, ge=1, description="subscriptions one session may run at once (per server process)"
+    )
     connection_init_timeout_seconds: float = Field(
         10, gt=0, description="a WebSocket without connection_init by then is closed (4408)"
     )
