@@ -10,6 +10,7 @@ handshake is answered 403.
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
