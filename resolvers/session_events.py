@@ -174,11 +174,8 @@ class SubjectState:
             return any(c.key == key and c.by_ttl for c in changes)
 
         if subject.parent is not None and (not _active(parent) or _expired(parent, now)):
-            return (
-                "EXPIRED"
-                if by_ttl(subject.parent) or _expired(parent_known, now)
-                else ("PARENT_ENDED")
-            )
+            expired = by_ttl(subject.parent) or _expired(parent_known, now)
+            return "EXPIRED" if expired else "PARENT_ENDED"
         if own is None:
             return "EXPIRED" if by_ttl(subject.own) or _expired(own_known, now) else "LOGOUT"
         if _expired(own, now):
