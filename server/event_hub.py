@@ -36,6 +36,7 @@ from typing import Any, Literal
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from dynamo.streams import Change, Key, KeyPoller, NoStream, StreamRead, StreamReader
+from server import metrics
 
 log = logging.getLogger("sessiongraph.events")
 
@@ -160,6 +161,7 @@ class EventHub:
             self._by_key[key].add(watch)
         for customer in watch.customers:
             self._by_customer[customer].add(watch)
+        metrics.SUBSCRIPTIONS.inc()
         try:
             # Positioned before it reads its items, so any change written after that read
             # reaches it. Waiting is all a watcher does: cancelled, it leaves the positioning
@@ -170,6 +172,7 @@ class EventHub:
             self._forget(watch)
 
     def _forget(self, watch: Watch) -> None:
+        metrics.SUBSCRIPTIONS.dec()
         self._watches.discard(watch)
         for key in watch.keys:
             self._discard(self._by_key, key, watch)

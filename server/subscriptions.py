@@ -31,6 +31,7 @@ from resolvers.caller import Anonymous, SessionCaller
 from resolvers.context import RequestContext
 from resolvers.errors import StoreUnavailable
 from schema.errors import ErrorPolicy
+from server import metrics
 from server.persisted import PersistedQueries, PersistedQueryError
 
 UNAUTHORIZED = 4401
@@ -48,6 +49,7 @@ def authorization_of(payload: Mapping[str, object]) -> str | None:
 
 class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]):
     _held_session: str | None = None
+    _counted = False
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:
@@ -85,6 +87,8 @@ class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]
                 await self.websocket.close(TOO_MANY, "too many connections for this session")
                 return
             self._held_session = session_id
+        metrics.WEBSOCKET_CONNECTIONS.inc()
+        self._counted = True
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
 
@@ -119,6 +123,9 @@ class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]
         try:
             await super().shutdown()
         finally:
+            if self._counted:
+                metrics.WEBSOCKET_CONNECTIONS.dec()
+                self._counted = False
             if self._held_session is not None and self.context.events is not None:
                 self.context.events.release_connection(self._held_session)
                 self._held_session = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from dynamo.streams import Change, StreamRead
@@ -205,3 +207,22 @@ def test_a_session_runs_at_most_its_subscriptions_in_a_process() -> None:
     assert events.hold_subscription("s2")
     events.release_subscription("s1")
     assert events.hold_subscription("s1")
+
+
+def test_running_subscriptions_are_counted_in_the_metrics() -> None:
+    events = hub(FakeReader(), sleep=Pauses())
+
+    def running() -> float:
+        return REGISTRY.get_sample_value("sessiongraph_subscriptions") or 0.0
+
+    before = running()
+
+    async def scenario() -> list[float]:
+        seen = []
+        async with events.watch([SESSION]), events.watch([OTHER]):
+            seen.append(running())
+        seen.append(running())
+        await events.close()
+        return seen
+
+    assert run(scenario()) == [before + 2, before]

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
 from dynamo.connect import connect_embedded, connect_endpoint
@@ -135,6 +136,17 @@ def test_the_embedded_store_delivers_a_logout_through_its_stream(embedded: InPro
     with subscribe_session_ended(embedded.ws_url, session) as ws:
         logout(embedded, session)
         expect_session_ended(ws, session, "LOGOUT")
+
+
+def test_acknowledged_connections_are_counted_in_the_metrics(embedded: InProcess) -> None:
+    def connected() -> float:
+        return REGISTRY.get_sample_value("sessiongraph_websocket_connections") or 0.0
+
+    before = connected()
+    session = login(embedded, customer())
+    with GraphQLWS.connect(embedded.ws_url, token=session.token) as ws:
+        assert connected() == before + 1  # counted before connection_ack was sent
+        ws.ping()
 
 
 def test_a_connection_without_connection_init_is_closed(embedded: InProcess) -> None:
