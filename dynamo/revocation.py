@@ -58,13 +58,22 @@ def parent_is_current(customer: Customer | None, parent: ParentSession) -> bool:
     )
 
 
+def session_is_current(customer: Customer | None, session: ParentSession | ChildSession) -> bool:
+    """The session's own generation is not behind: a parent as `parent_is_current`, a child
+    (never kept) at its customer's generation. A child also needs its parent current."""
+    if isinstance(session, ParentSession):
+        return parent_is_current(customer, session)
+    return session.session_generation >= generation_of(customer)
+
+
 def is_current(
     customer: Customer | None, parent: ParentSession, session: ParentSession | ChildSession
 ) -> bool:
-    """A session (with its parent, for a child) that no generation bump has ended."""
+    """A session (with its parent, for a child) that no generation bump has ended: the one
+    predicate of the token check (`resolvers.auth`) and of the subscriptions' end reasons."""
     if not parent_is_current(customer, parent):
         return False
-    return session is parent or session.session_generation >= generation_of(customer)
+    return session is parent or session_is_current(customer, session)
 
 
 def end_all_sessions(store: Store, customer_id: str, reason: str = LOGOUT_ALL) -> Customer:

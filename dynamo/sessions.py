@@ -64,6 +64,11 @@ def _live(store: Store, item: Item | None) -> Item | None:
     return None if item is None or is_expired(item, store.clock.now()) else item
 
 
+def live_record(item: Item | None, now: datetime) -> AnyRecord | None:
+    """The record of an item already read; None for a missing or expired one."""
+    return None if item is None or is_expired(item, now) else record_from_item(item)
+
+
 def get_live_item(store: Store, key: Key) -> Item | None:
     """GetItem, strongly consistent; an expired item reads as absent."""
     item = store.client.get_item(
@@ -168,11 +173,8 @@ def get_session_by_session_id(
 def get_records_by_keys(store: Store, keys: Sequence[Key]) -> list[AnyRecord | None]:
     """Any items by full key (BatchGetItem, consistent), in key order; None for a missing
     or expired one."""
-    records: list[AnyRecord | None] = []
-    for item in batch_get(store, keys):
-        live = _live(store, item)
-        records.append(record_from_item(live) if live else None)
-    return records
+    now = store.clock.now()
+    return [live_record(item, now) for item in batch_get(store, keys)]
 
 
 def get_sessions_by_keys(

@@ -37,6 +37,15 @@ Key = tuple[str, str]
 """(PK, SK)."""
 
 GET_RECORDS_LIMIT = 1000
+THROTTLED = frozenset(
+    {
+        "LimitExceededException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+    }
+)
+LOST_ITERATOR = frozenset({"ExpiredIteratorException", "TrimmedDataAccessException"})
 SHARD_REFRESH_SECONDS = 30.0
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
@@ -99,6 +108,19 @@ def change_from_record(record: dict[str, Any]) -> Change | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StreamRead:
+    """One round of GetRecords: the changes, and what the round could not do."""
+
+    changes: list[Change] = field(default_factory=list)
+    lost_track: bool = False
+    """A shard's iterator had expired or its records were trimmed: it reads on from LATEST,
+    and whatever was written in between is unknown (every watcher must read again)."""
+    throttled: bool = False
+    """The stream refused a GetRecords (too many per second): the shards not read this round
+    keep their iterators, to be read again after a pause; nothing is lost."""
+
+
 class NoStream(Exception):
     """The engine or the table has no stream this process can read."""
 
@@ -139,10 +161,11 @@ class StreamReader:
         self._refreshed_at = self.monotonic()
         return len(self._shards)
 
-    def read(self) -> list[Change]:
-        """One GetRecords per followed shard; the changes found, in shard order."""
+    def read(self) -> StreamRead:
+        """One GetRecords per followed shard; the changes found, in shard order. Throttled,
+        the round stops there and the shards left keep their iterators."""
         changes: list[Change] = []
-        closed = False
+        closed = lost = False
         for shard in list(self._shards.values()):
             if shard.iterator is None:
                 continue
@@ -152,9 +175,12 @@ class StreamReader:
                 )
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
-                if code in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                if code in THROTTLED:
+                    return StreamRead(changes, lost, throttled=True)
+                if code in LOST_ITERATOR:
                     log.warning("stream shard %s: %s, reading on from LATEST", shard.shard_id, code)
                     self._follow(shard.shard_id, "LATEST")
+                    lost = True
                     continue
                 raise
             for record in answer.get("Records", []):
@@ -167,7 +193,7 @@ class StreamReader:
                 closed = True
         if closed or self.monotonic() - self._refreshed_at >= self.refresh_seconds:
             self._refresh()
-        return changes
+        return StreamRead(changes, lost)
 
     @property
     def shard_count(self) -> int:
@@ -236,7 +262,7 @@ class KeyPoller:
 
     def poll(self, keys: Collection[Key], customers: Collection[str]) -> list[Change]:
         changes: list[Change] = []
-        watched = set(keys) | {_key_tuple(customer_key(c)) for c in customers}
+        watched = set(keys) | {key_tuple(customer_key(c)) for c in customers}
         ordered = sorted(watched)
         items = batch_get(self.store, [{"PK": pk, "SK": sk} for pk, sk in ordered])
         seen: dict[Key, Item | None] = {}
@@ -270,7 +296,7 @@ class KeyPoller:
         return {(i["PK"], i["SK"]): i for i in query_all(self.store, query)}
 
 
-def _key_tuple(key: dict[str, str]) -> Key:
+def key_tuple(key: dict[str, str]) -> Key:
     return (key["PK"], key["SK"])
 
 

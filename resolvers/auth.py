@@ -13,10 +13,11 @@ apart (`closing=True`) and every other field sees UNAUTHENTICATED.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping, Sequence
 
 from dynamo.keys import child_session_key, customer_key, parent_session_key
 from dynamo.lifecycle import parent_deadline_cap, touch_session
-from dynamo.records import ChildSession, Customer, ParentSession
+from dynamo.records import AnyRecord, ChildSession, Customer, ParentSession
 from dynamo.revocation import generation_of, is_current
 from dynamo.sessions import get_records_by_keys
 from dynamo.store import Store
@@ -71,16 +72,43 @@ def check_session_token(store: Store, token: str) -> SessionCaller | None:
     return caller
 
 
-def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
-    """One consistent BatchGetItem: the session, its parent (for a child), and the customer
-    item, whose generation the session's (and its parent's) must not be below."""
+def check_session_token_in(
+    token: str, records: Mapping[tuple[str, str], AnyRecord | None]
+) -> SessionCaller | None:
+    """`check_session_token` over records already read (by key, `(PK, SK)`): what a
+    subscription decides from the one consistent read it made of its items."""
+    decoded = decode_token(token)
+    if decoded is None:
+        return None
+    key, secret = decoded
+    found = [records.get((k["PK"], k["SK"])) for k in caller_keys(key)]
+    caller = caller_from_records(key, found)
+    if caller is None or not secret_matches(secret, caller.session.access_token_hash):
+        return None
+    return caller
+
+
+def caller_keys(key: TokenKey) -> list[dict[str, str]]:
+    """What a token's check reads: the customer item, the parent, and the child for a child."""
     keys = [
         customer_key(key.customer_id),
         parent_session_key(key.parent_session_id or key.session_id, key.customer_id),
     ]
     if key.parent_session_id is not None:
         keys.append(child_session_key(key.parent_session_id, key.session_id))
-    record, parent, *child = get_records_by_keys(store, keys)
+    return keys
+
+
+def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
+    """One consistent BatchGetItem of `caller_keys`, judged by `caller_from_records`."""
+    return caller_from_records(key, get_records_by_keys(store, caller_keys(key)))
+
+
+def caller_from_records(key: TokenKey, records: Sequence[AnyRecord | None]) -> SessionCaller | None:
+    """The caller a token's key names, from its `caller_keys` records in that order (live
+    ones; None for missing or expired): the session, its parent for a child (a child never
+    outlives its parent), and the customer, whose generation theirs must not be below."""
+    record, parent, *child = records
     customer = record if isinstance(record, Customer) else None
     if not isinstance(parent, ParentSession):
         return None
@@ -91,7 +119,7 @@ def _read_caller(store: Store, key: TokenKey) -> SessionCaller | None:
         return SessionCaller(session=parent, parent=parent, closing=True)
     session: ParentSession | ChildSession = parent
     if key.parent_session_id is not None:
-        if not isinstance(child[0], ChildSession) or child[0].state != "active":
+        if not child or not isinstance(child[0], ChildSession) or child[0].state != "active":
             return None
         session = child[0]
     if not is_current(customer, parent, session):

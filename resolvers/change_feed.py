@@ -18,6 +18,10 @@ class ChangeStream(Protocol):
         """The next change to a watched key or customer; None when `within` seconds passed first."""
         ...
 
+    def drain(self) -> list[Change]:
+        """The changes queued now, without waiting (taken together with the one before)."""
+        ...
+
 
 class ChangeFeed(Protocol):
     def watch(
@@ -31,3 +35,9 @@ class ChangeFeed(Protocol):
         ...
 
     def release_connection(self, session_id: str) -> None: ...
+
+    def hold_subscription(self, session_id: str) -> bool:
+        """Count a subscription of a session; False when it runs too many in this process."""
+        ...
+
+    def release_subscription(self, session_id: str) -> None: ...

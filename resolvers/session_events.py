@@ -2,9 +2,11 @@
 
 A subscriber watches the items its answer hangs on (its session, its parent for a child, its
 customer item) through the server's change feed. Whenever one of them changes, and when its
-deadline comes, the subscriber reads them again, strongly consistent, and checks its token
-again, exactly as a request would (`resolvers.auth.check_session_token`), without sliding
-the deadline. The change only says why: the reasons follow the revocation contract.
+deadline comes, the subscriber reads them again, strongly consistent (one BatchGetItem, the
+changes queued meanwhile taken together), and checks its token again from that same read,
+exactly as a request would (`resolvers.auth.check_session_token_in`), without sliding the
+deadline. The change only says why: the reasons follow the revocation contract, decided by
+the token check's own predicate (`dynamo.revocation.is_current`).
 
 - a parent `closing` or removed: LOGOUT for itself, PARENT_ENDED for its children;
 - a child removed while its parent lives: LOGOUT;
@@ -16,37 +18,35 @@ the deadline. The change only says why: the reasons follow the revocation contra
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from dynamo.batch import batch_get
 from dynamo.keys import (
-    ParsedKey,
     child_session_key,
     customer_key,
     parent_session_key,
     parse_key,
     validate_id,
 )
-from dynamo.records import Item
+from dynamo.records import ChildSession, Customer, Item, ParentSession, record_from_item
+from dynamo.revocation import session_is_current
+from dynamo.sessions import live_record
 from dynamo.store import Store
-from dynamo.streams import Change, Key
-from dynamo.timefmt import parse_epoch, parse_iso
-from resolvers.auth import bearer_token, check_session_token
+from dynamo.streams import Change, Key, key_tuple
+from dynamo.timefmt import parse_epoch
+from resolvers.auth import bearer_token, check_session_token_in
 from resolvers.caller import Admin, Anonymous, SessionCaller
-from resolvers.change_feed import ChangeFeed
+from resolvers.change_feed import ChangeFeed, ChangeStream
 from resolvers.context import RequestContext
-from resolvers.errors import INVALID_TOKEN, BadUserInput, Forbidden, Unauthenticated
+from resolvers.errors import INVALID_TOKEN, BadUserInput, Forbidden, RateLimited, Unauthenticated
 
 EndReason = Literal["LOGOUT", "LOGOUT_ALL", "PASSWORD_CHANGED", "PARENT_ENDED", "EXPIRED"]
 EventKind = Literal["STARTED", "ENDED"]
 REVOKED_REASONS: tuple[EndReason, ...] = ("LOGOUT_ALL", "PASSWORD_CHANGED")
-GENERATION_ATTRIBUTE = "session_generation"
-REVOKED_REASON_ATTRIBUTE = "revoked_reason"
-KEPT_SESSION_ATTRIBUTE = "kept_session_id"
 TIMER_MARGIN_SECONDS = 0.05
 """`expires_at` is whole seconds and a session is expired at it: read just after."""
 MAX_REMEMBERED_ENDINGS = 10_000
@@ -66,48 +66,28 @@ class SessionEvent:
     reason: EndReason | None = None
 
 
-def generation(item: Mapping[str, object] | None) -> int:
-    """A session's or customer's `session_generation`; absent is 0."""
-    value = item.get(GENERATION_ATTRIBUTE) if item else None
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return int(value)
-    return 0
+def _customer(item: Mapping[str, object] | None) -> Customer | None:
+    record = record_from_item(dict(item)) if item else None
+    return record if isinstance(record, Customer) else None
 
 
-def current(
-    customer: Mapping[str, object], parent: Mapping[str, object] | None, parent_id: str | None
-) -> bool:
-    """A parent session no generation bump has ended: at the customer's generation, or the
-    one changePassword kept (`kept_session_id`), one behind until it is restamped."""
-    customer_generation, own = generation(customer), generation(parent)
-    if own >= customer_generation:
-        return True
-    kept = customer.get(KEPT_SESSION_ATTRIBUTE)
-    return kept is not None and kept == parent_id and own >= customer_generation - 1
+def _session(item: Mapping[str, object] | None) -> ParentSession | ChildSession | None:
+    record = record_from_item(dict(item)) if item else None
+    return record if isinstance(record, (ParentSession, ChildSession)) else None
 
 
-def revoked_reason(customer: Mapping[str, object]) -> EndReason:
-    value = customer.get(REVOKED_REASON_ATTRIBUTE)
-    return "PASSWORD_CHANGED" if value == "PASSWORD_CHANGED" else "LOGOUT_ALL"
+def revoked(customer: Customer, *sessions: Mapping[str, object] | None) -> bool:
+    """Whether a generation bump ended any of these session images (parent or child); an
+    image not seen decides nothing. The token check's predicate (`dynamo.revocation`)."""
+    for item in sessions:
+        session = _session(item)
+        if session is not None and not session_is_current(customer, session):
+            return True
+    return False
 
 
-def marked_revoked(
-    customer: Mapping[str, object], session: Mapping[str, object] | None, *, is_child: bool
-) -> EndReason | None:
-    """The revocation mark logoutAll and changePassword set on the customer item before the
-    generation of the revocation contract (`sessions_valid_after`, but `sessions_kept_id`, the
-    session that changed the password): why it revoked `session`, or None."""
-    valid_after = parse_iso(customer.get("sessions_valid_after"))
-    if valid_after is None or session is None:
-        return None
-    kept = customer.get("sessions_kept_id")
-    session_id = parse_key(str(session.get("PK", "")), str(session.get("SK", "")))
-    if not is_child and session_id is not None and session_id.session_id == kept:
-        return None
-    created = parse_iso(session.get("created_at"))
-    if created is not None and created > valid_after:
-        return None
-    return "PASSWORD_CHANGED" if kept else "LOGOUT_ALL"
+def revoked_reason(customer: Customer) -> EndReason:
+    return "PASSWORD_CHANGED" if customer.revoked_reason == "PASSWORD_CHANGED" else "LOGOUT_ALL"
 
 
 def _expired(item: Mapping[str, object] | None, now: datetime) -> bool:
@@ -135,35 +115,27 @@ class Subject:
 
     @classmethod
     def of(cls, caller: SessionCaller, token: str) -> Subject:
-        customer = _tuple(customer_key(caller.customer_id))
+        customer = key_tuple(customer_key(caller.customer_id))
         if caller.is_child:
             return cls(
                 token=token,
                 session_id=caller.session.session_id,
-                own=_tuple(child_session_key(caller.parent.session_id, caller.session.session_id)),
+                own=key_tuple(
+                    child_session_key(caller.parent.session_id, caller.session.session_id)
+                ),
                 customer=customer,
-                parent=_tuple(parent_session_key(caller.parent.session_id, caller.customer_id)),
+                parent=key_tuple(parent_session_key(caller.parent.session_id, caller.customer_id)),
             )
         return cls(
             token=token,
             session_id=caller.session.session_id,
-            own=_tuple(parent_session_key(caller.session.session_id, caller.customer_id)),
+            own=key_tuple(parent_session_key(caller.session.session_id, caller.customer_id)),
             customer=customer,
         )
 
     @property
-    def parent_session_id(self) -> str | None:
-        """The id of the parent session the subject hangs on: itself, or a child's parent."""
-        parsed = parse_key(*(self.parent or self.own))
-        return parsed.session_id if parsed is not None else None
-
-    @property
     def keys(self) -> list[Key]:
         return [self.own, self.customer] + ([self.parent] if self.parent else [])
-
-
-def _tuple(key: dict[str, str]) -> Key:
-    return (key["PK"], key["SK"])
 
 
 @dataclass
@@ -175,9 +147,10 @@ class SubjectState:
     items: dict[Key, Item | None] = field(default_factory=dict)
     known: dict[Key, Item] = field(default_factory=dict)
 
-    def update(self, items: Mapping[Key, Item | None], change: Change | None) -> None:
-        if change is not None and change.old is not None:
-            self.known[change.key] = change.old
+    def update(self, items: Mapping[Key, Item | None], changes: Sequence[Change] = ()) -> None:
+        for change in changes:
+            if change.old is not None:
+                self.known[change.key] = change.old
         self.items = dict(items)
         self.known.update({k: v for k, v in items.items() if v is not None})
 
@@ -185,34 +158,34 @@ class SubjectState:
     def deadline(self) -> datetime | None:
         return parse_epoch((self.items.get(self.subject.own) or {}).get("expires_at"))
 
-    def end_reason(self, change: Change | None, now: datetime) -> EndReason | None:
-        """Why the session ended, from what the items say; None if they say it lives."""
+    def end_reason(self, changes: Sequence[Change], now: datetime) -> EndReason | None:
+        """Why the session ended, from what the items say; None if they say it lives.
+        `changes` (those that prompted this read) only tell a TTL removal apart."""
         subject = self.subject
         own = self.items.get(subject.own)
         own_known = own or self.known.get(subject.own)
-        customer = self.items.get(subject.customer)
+        customer = _customer(self.items.get(subject.customer))
         parent = self.items.get(subject.parent) if subject.parent else None
         parent_known = parent or (self.known.get(subject.parent) if subject.parent else None)
-        if customer is not None:
-            parent_item = parent_known if subject.parent is not None else own_known
-            if not current(customer, parent_item, subject.parent_session_id):
-                return revoked_reason(customer)
-            if subject.parent is not None and generation(own_known) < generation(customer):
-                return revoked_reason(customer)  # a child: never kept, its own must be current
-            marked = marked_revoked(customer, own_known, is_child=subject.parent is not None)
-            if subject.parent is not None:
-                marked = marked or marked_revoked(customer, parent_known, is_child=False)
-            if marked is not None:
-                return marked
+        if customer is not None and revoked(customer, own_known, parent_known):
+            return revoked_reason(customer)
+
+        def by_ttl(key: Key | None) -> bool:
+            return any(c.key == key and c.by_ttl for c in changes)
+
         if subject.parent is not None and (not _active(parent) or _expired(parent, now)):
-            by_ttl = change is not None and change.key == subject.parent and change.by_ttl
-            return "EXPIRED" if by_ttl or _expired(parent_known, now) else "PARENT_ENDED"
+            expired = by_ttl(subject.parent) or _expired(parent_known, now)
+            return "EXPIRED" if expired else "PARENT_ENDED"
         if own is None:
-            by_ttl = change is not None and change.key == subject.own and change.by_ttl
-            return "EXPIRED" if by_ttl or _expired(own_known, now) else "LOGOUT"
+            return "EXPIRED" if by_ttl(subject.own) or _expired(own_known, now) else "LOGOUT"
         if _expired(own, now):
             return "EXPIRED"
         return None if _active(own) else "LOGOUT"
+
+    def token_lives(self, now: datetime) -> bool:
+        """The subject's token, checked as a request checks it, on the items as last read."""
+        records = {key: live_record(item, now) for key, item in self.items.items()}
+        return check_session_token_in(self.subject.token, records) is not None
 
 
 def read_items(store: Store, keys: list[Key]) -> dict[Key, Item | None]:
@@ -222,19 +195,39 @@ def read_items(store: Store, keys: list[Key]) -> dict[Key, Item | None]:
 
 
 async def check_subject(
-    ctx: RequestContext, state: SubjectState, change: Change | None
+    ctx: RequestContext, state: SubjectState, changes: Sequence[Change] = ()
 ) -> EndReason | None:
-    """Read the subject's items again and check its token again; why it ended, or None."""
-    state.update(await ctx.call(read_items, ctx.store, state.subject.keys), change)
-    reason = state.end_reason(change, ctx.store.clock.now())
+    """Read the subject's items again (one consistent BatchGetItem) and judge them and its
+    token from that read; why it ended, or None."""
+    state.update(await ctx.call(read_items, ctx.store, state.subject.keys), changes)
+    now = ctx.store.clock.now()
+    reason = state.end_reason(changes, now)
     if reason is not None:
         return reason
-    if await ctx.call(check_session_token, ctx.store, state.subject.token) is not None:
-        return None
-    # It ended between the two reads: read the items once more (what ended it stays written)
-    # to say why; if they still look alive, a rule they do not show ended it.
-    state.update(await ctx.call(read_items, ctx.store, state.subject.keys), None)
-    return state.end_reason(change, ctx.store.clock.now()) or "LOGOUT"
+    # The items look alive; a rule they do not show (the token's secret) may still refuse.
+    return None if state.token_lives(now) else "LOGOUT"
+
+
+async def next_changes(changes: ChangeStream, within: float | None) -> list[Change]:
+    """The next change and every one queued behind it, taken together: one re-read for all
+    (none when `within` seconds passed first)."""
+    first = await changes.next(within)
+    return [] if first is None else [first, *changes.drain()]
+
+
+@asynccontextmanager
+async def _subscription_of(ctx: RequestContext, session_id: str) -> AsyncIterator[None]:
+    """Count one subscription of the session in this process (`subscriptions_per_session`)."""
+    feed = _feed(ctx)
+    if not feed.hold_subscription(session_id):
+        raise RateLimited(
+            "this session runs as many subscriptions as one server process allows "
+            "(SESSIONGRAPH_SUBSCRIPTIONS_PER_SESSION): complete one first"
+        )
+    try:
+        yield
+    finally:
+        feed.release_subscription(session_id)
 
 
 def _session_subscriber(ctx: RequestContext, what: str) -> tuple[SessionCaller, str]:
@@ -265,15 +258,21 @@ async def session_ended(ctx: RequestContext) -> SessionEnded:
     """Wait until the bearer's session ends, whatever ends it, and say why."""
     caller, token = _session_subscriber(ctx, "sessionEnded")
     state = SubjectState(Subject.of(caller, token))
-    async with _feed(ctx).watch(state.subject.keys) as changes:
-        change: Change | None = None
+    async with (
+        _subscription_of(ctx, state.subject.session_id),
+        _feed(ctx).watch(state.subject.keys) as changes,
+    ):
+        batch: list[Change] = []
         while True:
-            reason = await check_subject(ctx, state, change)
+            reason = await check_subject(ctx, state, batch)
             if reason is not None:
                 return SessionEnded(state.subject.session_id, reason)
-            # Wait for a change, or for the deadline: then read again, since use slides it.
-            timeout = _seconds_until(state.deadline, ctx.store.clock.now())
-            change = await changes.next(timeout)
+            batch = await next_changes(changes, _timer(ctx, state))
+
+
+def _timer(ctx: RequestContext, state: SubjectState) -> float | None:
+    """Seconds until the subject's deadline (then it reads again, since use slides it)."""
+    return _seconds_until(state.deadline, ctx.store.clock.now())
 
 
 # customerSessionEvents -----------------------------------------------------------------------
@@ -309,21 +308,13 @@ class CustomerEvents:
         old = change.old or {}
         if change.by_ttl or _expired(old, now):
             reason: EndReason = "EXPIRED"
-        elif self.customer is not None and not self._current(old, parsed, is_child):
-            reason = revoked_reason(self.customer)
-        elif self.customer and (marked := marked_revoked(self.customer, old, is_child=is_child)):
-            reason = marked
+        elif (customer := _customer(self.customer)) is not None and revoked(customer, old):
+            reason = revoked_reason(customer)
         elif is_child and parsed.parent_session_id in self.ended:
             reason = "PARENT_ENDED"
         else:
             reason = "LOGOUT"
         return self._ended(parsed.session_id, is_child, reason)
-
-    def _current(self, old: Item, parsed: ParsedKey, is_child: bool) -> bool:
-        assert self.customer is not None
-        if is_child:
-            return generation(old) >= generation(self.customer)
-        return current(self.customer, old, parsed.session_id)
 
     def _ended(self, session_id: str, is_child: bool, reason: EndReason) -> list[SessionEvent]:
         if session_id in self.ended:
@@ -355,25 +346,30 @@ async def customer_session_events(
         raise BadUserInput("customerId is required when the admin watches a customer")
     validate_id(customer_id, "customerId")
     tracker = CustomerEvents(customer_id)
-    keys = state.subject.keys if state else [_tuple(customer_key(customer_id))]
-    async with _feed(ctx).watch(keys, [customer_id]) as changes:
-        if state is not None and await check_subject(ctx, state, None) is not None:
+    if state is None:
+        async with _feed(ctx).watch([key_tuple(customer_key(customer_id))], [customer_id]) as feed:
+            while True:
+                for change in await next_changes(feed, None):
+                    for event in tracker.events(change, ctx.store.clock.now()):
+                        yield event
+    subject = state.subject
+    async with (
+        _subscription_of(ctx, subject.session_id),
+        _feed(ctx).watch(subject.keys, [customer_id]) as changes,
+    ):
+        if await check_subject(ctx, state) is not None:
             raise Unauthenticated(INVALID_TOKEN)
         while True:
-            change = await changes.next()
-            if change is None:
-                continue
-            events = tracker.events(change, ctx.store.clock.now())
-            if state is None:
-                for event in events:
-                    yield event
-                continue
+            # A change, or the subscriber's own deadline: its session may idle out unseen.
+            batch = await next_changes(changes, _timer(ctx, state))
+            now = ctx.store.clock.now()
+            events = [event for change in batch for event in tracker.events(change, now)]
             # The token is checked again before anything is delivered to it.
-            reason = await check_subject(ctx, state, change)
+            reason = await check_subject(ctx, state, batch)
             if reason is None:
                 for event in events:
                     yield event
                 continue
-            own = [e for e in events if e.session_id == state.subject.session_id]
-            yield own[0] if own else SessionEvent("ENDED", state.subject.session_id, False, reason)
+            own = [e for e in events if e.session_id == subject.session_id]
+            yield own[0] if own else SessionEvent("ENDED", subject.session_id, False, reason)
             return

@@ -99,6 +99,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         services.connection.streams if services.connection else None,
         poll_interval=settings.events_poll_interval_seconds,
         max_connections_per_session=settings.connections_per_session,
+        max_subscriptions_per_session=settings.subscriptions_per_session,
     )
     view = SessionGraphView(
         schema,

@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.graphql_view import json_error
+from server.origins import origin_allowed
 
 COOKIE_NAME = "__Host-sessiongraph"
 JSON_MEDIA_TYPE = "application/json"
@@ -76,7 +77,8 @@ class SessionCookiePolicy:
             if media_type != JSON_MEDIA_TYPE:
                 return RULES
         origin = headers.get("origin")
-        if origin is None or not self.origin_allowed(origin, headers.get("host", "")):
+        host = headers.get("host", "")
+        if origin is None or not origin_allowed(origin, scope, host, self.allowed_origins):
             return RULES
         return None
 
@@ -92,10 +94,6 @@ class SessionCookiePolicy:
                 "SESSIONGRAPH_FORWARDED_ALLOW_IPS so that its X-Forwarded-Proto is trusted"
             )
         return None
-
-    def origin_allowed(self, origin: str, host: str) -> bool:
-        origin = origin.rstrip("/")
-        return origin in self.allowed_origins or urlsplit(origin).netloc == host
 
     def jar(self, conn: HTTPConnection, response: Response) -> ResponseCookieJar:
         return ResponseCookieJar(self, conn, response)

@@ -2,36 +2,51 @@
 
 Every server process reads the table's stream itself (`dynamo.streams.StreamReader`) while
 it has subscribers, and hands each change to the subscribers watching its key or its
-customer. Reading runs in the DynamoDB thread pool: one GetRecords per shard, again at once
-while records come, backing off up to `MAX_IDLE_SECONDS` when none do, so a change written
-through any process reaches a subscriber here within about a second and a half.
+customer. Reading runs in the DynamoDB thread pool, owned by one task (the hub's loop: it
+positions the reader and reads, so the reader never runs in two threads at once). One
+GetRecords per shard a round; rounds at least `min_round_interval` (0.2 s) apart while
+records come, backing off up to `MAX_IDLE_SECONDS` when none do, so a change written through
+any process reaches a subscriber here within about a second and a half. DynamoDB Streams
+serves about 5 GetRecords a second per shard, shared by every reader of the shard (AWS
+recommends at most 2): one process here reads each shard at most 5 times a second, and when
+GetRecords is throttled it pauses and reads on with the same iterators (nothing is skipped).
+
+When track is lost (a read failed, or an iterator expired or was trimmed), every watcher is
+sent a `baseline` change for each watched key: it reads its items again.
 
 An engine without streams (found at start, and said in the log) gets polling instead:
 every `poll_interval` the watched keys are read in BatchGetItem calls of at most 100 keys,
 and each watched customer's sessions with one index Query (`dynamo.streams.KeyPoller`).
 
-Caps here are per process: connections per session (`hold_connection`).
+Caps here are per process: connections per session (`hold_connection`) and subscriptions
+per session (`hold_subscription`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
-from dynamo.streams import Change, Key, KeyPoller, NoStream, StreamReader
+from dynamo.streams import Change, Key, KeyPoller, NoStream, StreamRead, StreamReader
+from server import metrics
 
 log = logging.getLogger("sessiongraph.events")
 
 MIN_IDLE_SECONDS = 0.1
 MAX_IDLE_SECONDS = 1.0
+MIN_ROUND_SECONDS = 0.2
+"""Between two GetRecords rounds while records come: at most 5 a second per shard."""
 ERROR_BACKOFF_SECONDS = 2.0
+THROTTLE_BACKOFF_SECONDS = 1.0
+MAX_THROTTLE_BACKOFF_SECONDS = 8.0
 QUEUE_SIZE = 1000
 
 Mode = Literal["stream", "poll"]
@@ -44,7 +59,6 @@ class Watch:
     keys: frozenset[Key]
     customers: frozenset[str]
     queue: asyncio.Queue[Change] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    dropped: int = 0
 
     async def next(self, within: float | None = None) -> Change | None:
         if within is None:
@@ -54,11 +68,15 @@ class Watch:
         except TimeoutError:
             return None
 
+    def drain(self) -> list[Change]:
+        changes: list[Change] = []
+        while not self.queue.empty():
+            changes.append(self.queue.get_nowait())
+        return changes
+
     def offer(self, change: Change) -> None:
-        try:
+        with suppress(asyncio.QueueFull):  # this far behind, it re-reads on its next change
             self.queue.put_nowait(change)
-        except asyncio.QueueFull:
-            self.dropped += 1  # a subscriber this far behind re-reads on its next change
 
 
 class EventHub:
@@ -72,13 +90,21 @@ class EventHub:
         *,
         poll_interval: float = 0.5,
         max_connections_per_session: int = 5,
+        max_subscriptions_per_session: int = 10,
         error_backoff: float = ERROR_BACKOFF_SECONDS,
+        min_round_interval: float = MIN_ROUND_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.runner = runner
         self.poll_interval = poll_interval
         self.error_backoff = error_backoff
         self.max_connections_per_session = max_connections_per_session
+        self.max_subscriptions_per_session = max_subscriptions_per_session
+        self.min_round_interval = min_round_interval
+        self._sleep = sleep
+        self._monotonic = monotonic
         self.reader = StreamReader(streams, store.table_name) if streams is not None else None
         self.poller = KeyPoller(store)
         self.mode: Mode = "stream" if streams is not None else "poll"
@@ -86,8 +112,9 @@ class EventHub:
         self._by_customer: defaultdict[str, set[Watch]] = defaultdict(set)
         self._watches: set[Watch] = set()
         self._task: asyncio.Task[None] | None = None
-        self._start_lock = asyncio.Lock()
+        self._positioned = asyncio.Event()
         self._connections: Counter[str] = Counter()
+        self._subscriptions: Counter[str] = Counter()
         self._lost_track = False
 
     # lifespan ---------------------------------------------------------------------------
@@ -134,13 +161,18 @@ class EventHub:
             self._by_key[key].add(watch)
         for customer in watch.customers:
             self._by_customer[customer].add(watch)
+        metrics.SUBSCRIPTIONS.inc()
         try:
-            await self._ensure_running()
+            # Positioned before it reads its items, so any change written after that read
+            # reaches it. Waiting is all a watcher does: cancelled, it leaves the positioning
+            # to the loop, which alone touches the reader.
+            await self._ensure_running().wait()
             yield watch
         finally:
             self._forget(watch)
 
     def _forget(self, watch: Watch) -> None:
+        metrics.SUBSCRIPTIONS.dec()
         self._watches.discard(watch)
         for key in watch.keys:
             self._discard(self._by_key, key, watch)
@@ -154,10 +186,6 @@ class EventHub:
             watchers.discard(watch)
             if not watchers:
                 del index[name]
-
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._watches)
 
     def publish(self, changes: list[Change]) -> None:
         """Hand each change to the watches of its key and of its customer (once each)."""
@@ -176,57 +204,104 @@ class EventHub:
         return True
 
     def release_connection(self, session_id: str) -> None:
-        self._connections[session_id] -= 1
-        if self._connections[session_id] <= 0:
-            del self._connections[session_id]
+        _release(self._connections, session_id)
+
+    def hold_subscription(self, session_id: str) -> bool:
+        if self._subscriptions[session_id] >= self.max_subscriptions_per_session:
+            return False
+        self._subscriptions[session_id] += 1
+        return True
+
+    def release_subscription(self, session_id: str) -> None:
+        _release(self._subscriptions, session_id)
 
     # the loop ---------------------------------------------------------------------------
 
-    async def _ensure_running(self) -> None:
-        """Start reading when the first subscriber arrives: positioned before it reads its
-        items, so that any change written after that read reaches it."""
-        async with self._start_lock:
-            if self._task is not None:
-                return
-            if self.mode == "stream" and self.reader is not None:
-                await self.runner.run(self.reader.position)
-            else:
-                self.poller = KeyPoller(self.store)  # nothing stale from an earlier run
-            self._task = asyncio.create_task(self._run(), name="sessiongraph-events")
+    def _ensure_running(self) -> asyncio.Event:
+        """Start the loop when the first subscriber arrives; the event is set once the loop
+        has positioned the reader (or started polling afresh)."""
+        if self._task is None:
+            self._positioned = asyncio.Event()
+            self._task = asyncio.create_task(
+                self._run(self._positioned), name="sessiongraph-events"
+            )
+        return self._positioned
 
-    async def _run(self) -> None:
+    async def _run(self, positioned: asyncio.Event) -> None:
+        await self._start_reading()
+        positioned.set()
         idle = MIN_IDLE_SECONDS
+        throttle_backoff = THROTTLE_BACKOFF_SECONDS
         while True:
             if not self._watches:
                 self._task = None  # checked and cleared with no await between: no lost start
                 return
+            started = self._monotonic()
             try:
-                changes = await self._read()
+                batch = await self._read()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("session events: reading changes failed; retrying", exc_info=True)
-                await asyncio.sleep(self.error_backoff)
+                await self._sleep(self.error_backoff)
                 self._lost_track = True
                 continue
-            self.publish(changes)
+            self.publish(batch.changes)
+            if batch.lost_track:
+                # Changes may have gone by unseen: have every subscriber read its items again.
+                self.publish(self._baselines())
             if self.mode == "poll":
-                await asyncio.sleep(self.poll_interval)
-            elif changes:
+                await self._sleep(self.poll_interval)
+            elif batch.throttled:
+                log.warning(
+                    "session events: the stream throttled GetRecords; reading on in %.2g s "
+                    "(every process reading the stream shares 5 GetRecords a second per shard)",
+                    throttle_backoff,
+                )
+                await self._sleep(throttle_backoff)
+                throttle_backoff = min(throttle_backoff * 2, MAX_THROTTLE_BACKOFF_SECONDS)
+            elif batch.changes:
+                throttle_backoff = THROTTLE_BACKOFF_SECONDS
                 idle = MIN_IDLE_SECONDS
+                elapsed = self._monotonic() - started
+                await self._sleep(max(0.0, self.min_round_interval - elapsed))
             else:
-                await asyncio.sleep(idle)
+                throttle_backoff = THROTTLE_BACKOFF_SECONDS
+                await self._sleep(idle)
                 idle = min(idle * 2, MAX_IDLE_SECONDS)
 
-    async def _read(self) -> list[Change]:
+    async def _start_reading(self) -> None:
         if self.mode == "stream" and self.reader is not None:
-            if self._lost_track:
-                # Changes may have gone by while reading failed: start again from LATEST and
-                # have every subscriber read its items again, as the poller's baseline does.
+            try:
                 await self.runner.run(self.reader.position)
                 self._lost_track = False
-                return [Change("MODIFY", pk, sk, baseline=True) for pk, sk in self._by_key]
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The loop repositions and sends every watcher a baseline: nothing is missed.
+                log.warning("session events: positioning on the stream failed", exc_info=True)
+                self._lost_track = True
+        else:
+            self.poller = KeyPoller(self.store)  # nothing stale from an earlier run
+
+    def _baselines(self) -> list[Change]:
+        return [Change("MODIFY", pk, sk, baseline=True) for pk, sk in self._by_key]
+
+    async def _read(self) -> StreamRead:
+        if self.mode == "stream" and self.reader is not None:
+            if self._lost_track:
+                # Start again from LATEST and have every subscriber read its items again, as
+                # the poller's baseline does.
+                await self.runner.run(self.reader.position)
+                self._lost_track = False
+                return StreamRead(lost_track=True)
             return await self.runner.run(self.reader.read)
         keys = set(self._by_key)
         customers = set(self._by_customer)
-        return await self.runner.run(self.poller.poll, keys, customers)
+        return StreamRead(await self.runner.run(self.poller.poll, keys, customers))
+
+
+def _release(counts: Counter[str], session_id: str) -> None:
+    counts[session_id] -= 1
+    if counts[session_id] <= 0:
+        del counts[session_id]

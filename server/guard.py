@@ -10,12 +10,12 @@ handshake is answered 403.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.graphql_view import json_error
+from server.origins import origin_allowed
 
 WS_POLICY_VIOLATION = 1008
 
@@ -37,7 +37,7 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        if origin is not None and not self._origin_allowed(origin, headers.get("host", "")):
+        if origin is not None and not self._origin_allowed(origin, scope, headers):
             response = json_error(
                 403,
                 f"requests from origin {origin[:100]!r} are not allowed "
@@ -67,15 +67,14 @@ class RequestGuard:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        if origin is not None and not self._origin_allowed(origin, headers.get("host", "")):
+        if origin is not None and not self._origin_allowed(origin, scope, headers):
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": ""})
             return
         await self.app(scope, receive, send)
 
-    def _origin_allowed(self, origin: str, host: str) -> bool:
-        origin = origin.rstrip("/")
-        return origin in self.allowed_origins or urlsplit(origin).netloc == host
+    def _origin_allowed(self, origin: str, scope: Scope, headers: Headers) -> bool:
+        return origin_allowed(origin, scope, headers.get("host", ""), self.allowed_origins)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = json_error(

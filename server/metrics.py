@@ -6,7 +6,9 @@ multiprocess mode); a worker that exits is marked dead so its gauges drop out.
 
 Seams, one per layer: the GraphQL view calls `record_graphql_request` once per request; the
 DynamoDB client gets botocore event hooks (`instrument_client`); the thread pools are read
-through `BlockingCallRunner.pending` (`track_queue`).
+through `BlockingCallRunner.pending` (`track_queue`); the event hub counts its watches
+(`SUBSCRIPTIONS`) and the WebSocket handler its acknowledged connections
+(`WEBSOCKET_CONNECTIONS`).
 
 Label values are bounded: operation types are GraphQL's three; an operation name is kept only
 if it is a GraphQL name of at most 64 characters, and only the first
@@ -76,6 +78,17 @@ QUEUE_DEPTH = Gauge(
     "sessiongraph_queue_depth",
     "Blocking calls submitted and not finished (queued and running), by pool",
     ["pool"],
+    multiprocess_mode="livesum",
+)
+
+SUBSCRIPTIONS = Gauge(
+    "sessiongraph_subscriptions",
+    "Subscriptions running (each watching the table's changes through the event hub)",
+    multiprocess_mode="livesum",
+)
+WEBSOCKET_CONNECTIONS = Gauge(
+    "sessiongraph_websocket_connections",
+    "WebSocket connections past connection_init (acknowledged and not closed)",
     multiprocess_mode="livesum",
 )
 

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     connections_per_session: int = Field(
         5, ge=1, description="WebSocket connections one session may hold (per server process)"
     )
+    subscriptions_per_session: int = Field(
+        10, ge=1, description="subscriptions one session may run at once (per server process)"
+    )
     connection_init_timeout_seconds: float = Field(
         10, gt=0, description="a WebSocket without connection_init by then is closed (4408)"
     )
@@ -155,7 +158,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+            value = [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        if isinstance(value, list) and "*" in value:
+            raise ValueError(
+                '"*" is not allowed: list the frontends\' origins, e.g. '
+                "SESSIONGRAPH_CORS_ORIGINS=https://app.example.com (the allow-list also decides "
+                "which pages may use the session cookie, and credentials with * is refused by "
+                "browsers and would let any site act as a logged-in user)"
+            )
         return value
 
     def store_kind(self) -> Literal["embedded", "endpoint", "aws"]:

@@ -7,6 +7,10 @@
 - `connection_init` must come within `connection_init_timeout_seconds` (else 4408), and a
   connection runs at most `subscriptions_per_connection` subscriptions (Strawberry's).
 - Errors leave with an `extensions.code`, unexpected ones masked, as over HTTP.
+- Persisted queries and trusted documents apply as over HTTP (`server.persisted`): a
+  `subscribe` names its document by `extensions.persistedQuery` or `documentId`, and when only
+  trusted documents may run, any other is refused with an `error` message for that operation
+  (`extensions.code: PERSISTED_QUERY_NOT_ALLOWED`), the connection staying open.
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 
 from resolvers.caller import Anonymous, SessionCaller
 from resolvers.context import RequestContext
 from resolvers.errors import StoreUnavailable
 from schema.errors import ErrorPolicy
+from server import metrics
+from server.persisted import PersistedQueries, PersistedQueryError
 
 UNAUTHORIZED = 4401
 TOO_MANY = 4429
@@ -40,6 +49,7 @@ def authorization_of(payload: Mapping[str, object]) -> str | None:
 
 class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]):
     _held_session: str | None = None
+    _counted = False
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:
@@ -77,13 +87,45 @@ class SubscriptionConnection(BaseGraphQLTransportWSHandler[RequestContext, None]
                 await self.websocket.close(TOO_MANY, "too many connections for this session")
                 return
             self._held_session = session_id
+        metrics.WEBSOCKET_CONNECTIONS.inc()
+        self._counted = True
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """The document through the view's persisted-query rules first (`server.persisted`),
+        exactly as `SessionGraphView.parse_http_body` does for HTTP."""
+        persisted: PersistedQueries | None = getattr(self.view, "persisted", None)
+        if (
+            persisted is not None
+            and self.connection_acknowledged
+            and message["id"] not in self.operations
+        ):
+            payload: dict[str, Any] = dict(message["payload"])
+            try:
+                resolved = persisted.resolve(
+                    payload.get("query"), payload.get("extensions"), payload.get("documentId")
+                )
+            except PersistedQueryError as exc:
+                await self.send_message(
+                    {
+                        "id": message["id"],
+                        "type": "error",
+                        "payload": [{"message": exc.message, "extensions": {"code": exc.code}}],
+                    }
+                )
+                return
+            payload["query"] = resolved.query
+            message = {**message, "payload": payload}  # type: ignore[typeddict-item]
+        await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
         try:
             await super().shutdown()
         finally:
+            if self._counted:
+                metrics.WEBSOCKET_CONNECTIONS.dec()
+                self._counted = False
             if self._held_session is not None and self.context.events is not None:
                 self.context.events.release_connection(self._held_session)
                 self._held_session = None

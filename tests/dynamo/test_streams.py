@@ -42,7 +42,7 @@ def read_until(reader: StreamReader, count: int) -> list[Change]:
     """Read until `count` changes came (GetRecords answers at once; bounded attempts)."""
     changes: list[Change] = []
     for _ in range(READ_ATTEMPTS):
-        changes.extend(reader.read())
+        changes.extend(reader.read().changes)
         if len(changes) >= count:
             return changes
     raise AssertionError(f"only {len(changes)} of {count} changes came: {changes}")
@@ -79,7 +79,7 @@ def test_changes_before_positioning_are_not_read(store: Store) -> None:
     store.client.put_item(TableName=store.table_name, Item=to_attributes(key))
     reader = StreamReader(streams_client(store), store.table_name)
     reader.position()
-    assert reader.read() == []
+    assert reader.read().changes == []
 
 
 def test_a_table_without_a_stream_says_so(store: Store) -> None:
@@ -142,6 +142,7 @@ class FakeStreams:
     closed: set[str] = field(default_factory=set)
     parents: dict[str, str] = field(default_factory=dict)
     expire_next: set[str] = field(default_factory=set)
+    throttle_next: set[str] = field(default_factory=set)
     iterator_types: list[tuple[str, str]] = field(default_factory=list)
 
     def list_streams(self, TableName: str) -> dict[str, Any]:
@@ -171,6 +172,12 @@ class FakeStreams:
                 {"Error": {"Code": "ExpiredIteratorException", "Message": "expired"}},
                 "GetRecords",
             )
+        if shard_id in self.throttle_next:
+            self.throttle_next.discard(shard_id)
+            raise ClientError(
+                {"Error": {"Code": "LimitExceededException", "Message": "slow down"}},
+                "GetRecords",
+            )
         records = self.shards[shard_id][int(position) :]
         end = len(self.shards[shard_id])
         following = None if shard_id in self.closed else f"{shard_id}:{end}"
@@ -190,8 +197,8 @@ def test_a_closed_shard_hands_over_to_its_children_from_their_start() -> None:
     streams.shards["shard-3"] = [_record("suuid#c")]
     streams.parents.update({"shard-2": "shard-1", "shard-3": "shard-1"})
 
-    first = [c.pk for c in reader.read()]
-    second = [c.pk for c in reader.read()]
+    first = [c.pk for c in reader.read().changes]
+    second = [c.pk for c in reader.read().changes]
 
     assert first == ["suuid#a"]
     assert sorted(second) == ["suuid#b", "suuid#c"]
@@ -204,7 +211,7 @@ def test_closed_shards_found_at_positioning_are_not_read() -> None:
     streams = FakeStreams({"shard-0": [_record("suuid#x")], "shard-1": []}, closed={"shard-0"})
     reader = StreamReader(streams, "t")
     assert reader.position() == 1
-    assert reader.read() == []
+    assert reader.read().changes == []
 
 
 def test_an_expired_iterator_reads_on_from_latest() -> None:
@@ -212,10 +219,27 @@ def test_an_expired_iterator_reads_on_from_latest() -> None:
     reader = StreamReader(streams, "t")
     reader.position()
     streams.expire_next.add("shard-1")
-    assert reader.read() == []
+    lost = reader.read()
+    assert lost.changes == [] and lost.lost_track  # what went by meanwhile is unknown: said
     streams.shards["shard-1"].append(_record("suuid#after"))
-    assert [c.pk for c in reader.read()] == ["suuid#after"]
+    after = reader.read()
+    assert [c.pk for c in after.changes] == ["suuid#after"] and not after.lost_track
     assert streams.iterator_types.count(("shard-1", "LATEST")) == 2
+
+
+def test_a_throttled_round_keeps_the_iterators_and_what_it_read() -> None:
+    streams = FakeStreams({"shard-1": [], "shard-2": []})
+    reader = StreamReader(streams, "t")
+    reader.position()
+    streams.shards["shard-1"].append(_record("suuid#a"))
+    streams.shards["shard-2"].append(_record("suuid#b"))
+    streams.throttle_next.add("shard-2")
+    throttled = reader.read()
+    assert throttled.throttled and not throttled.lost_track
+    assert [c.pk for c in throttled.changes] == ["suuid#a"]
+    again = reader.read()  # shard-2 from where it was: its record is not skipped
+    assert [c.pk for c in again.changes] == ["suuid#b"] and not again.throttled
+    assert streams.iterator_types.count(("shard-2", "LATEST")) == 1  # not repositioned
 
 
 # the key poller ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def item(key: dict[str, str], **values: Any) -> dict[str, Any]:
 
 def parent_state(**items: Any) -> SubjectState:
     state = SubjectState(Subject("t", "p1", own=k(PARENT), customer=k(CUSTOMER)))
-    state.update({k(PARENT): items.get("own"), k(CUSTOMER): items.get("customer")}, None)
+    state.update({k(PARENT): items.get("own"), k(CUSTOMER): items.get("customer")})
     return state
 
 
@@ -45,15 +45,14 @@ def child_state(**items: Any) -> SubjectState:
             k(CHILD): items.get("own"),
             k(PARENT): items.get("parent"),
             k(CUSTOMER): items.get("customer"),
-        },
-        None,
+        }
     )
     return state
 
 
 def test_a_live_session_has_no_reason() -> None:
-    assert parent_state(own=item(PARENT), customer=dict(CUSTOMER)).end_reason(None, NOW) is None
-    assert child_state(own=item(CHILD), parent=item(PARENT)).end_reason(None, NOW) is None
+    assert parent_state(own=item(PARENT), customer=dict(CUSTOMER)).end_reason((), NOW) is None
+    assert child_state(own=item(CHILD), parent=item(PARENT)).end_reason((), NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -68,14 +67,15 @@ def test_a_live_session_has_no_reason() -> None:
 )
 def test_a_parent_ends_by_logout_or_expiry(own: Any, change: Any, reason: str) -> None:
     state = parent_state(own=own)
-    state.update(dict(state.items), change)
-    assert state.end_reason(change, NOW) == reason
+    changes = [change] if change is not None else []
+    state.update(dict(state.items), changes)
+    assert state.end_reason(changes, NOW) == reason
 
 
 def test_a_removed_session_remembers_when_it_would_have_expired() -> None:
     state = parent_state(own=item(PARENT, expires_at=EARLIER))
-    state.update({k(PARENT): None, k(CUSTOMER): None}, None)
-    assert state.end_reason(None, NOW) == "EXPIRED"
+    state.update({k(PARENT): None, k(CUSTOMER): None})
+    assert state.end_reason((), NOW) == "EXPIRED"
 
 
 @pytest.mark.parametrize("reason", ["LOGOUT_ALL", "PASSWORD_CHANGED"])
@@ -89,11 +89,11 @@ def test_a_higher_customer_generation_ends_it_for_the_customers_reason(reason: s
     )
     # Removed by the clean-up after the bump: the last image seen still tells its generation.
     state = parent_state(own=item(PARENT, session_generation=2), customer=customer)
-    state.update({k(PARENT): None, k(CUSTOMER): customer}, None)
-    assert state.end_reason(None, NOW) == reason
+    state.update({k(PARENT): None, k(CUSTOMER): customer})
+    assert state.end_reason((), NOW) == reason
     # A session restamped to the new generation (changePassword's caller) lives on.
     restamped = parent_state(own=item(PARENT, session_generation=3), customer=customer)
-    assert restamped.end_reason(None, NOW) is None
+    assert restamped.end_reason((), NOW) is None
 
 
 def test_the_parent_kept_by_a_password_change_lives_one_generation_behind() -> None:
@@ -122,33 +122,26 @@ def test_the_parent_kept_by_a_password_change_lives_one_generation_behind() -> N
             own=item(CHILD, session_generation=2),
             parent=item(PARENT, session_generation=2),
             customer=customer,
-        ).end_reason(None, NOW)
+        ).end_reason((), NOW)
         == "PASSWORD_CHANGED"
     )
     # Another customer's kept id keeps nothing here.
     other = {**customer, "kept_session_id": "p2"}
     assert (
-        parent_state(own=item(PARENT, session_generation=2), customer=other).end_reason(None, NOW)
+        parent_state(own=item(PARENT, session_generation=2), customer=other).end_reason((), NOW)
         == "PASSWORD_CHANGED"
     )
 
 
 def test_an_unknown_revoked_reason_is_logout_all() -> None:
     customer = {**CUSTOMER, "session_generation": 1}
-    assert parent_state(own=item(PARENT), customer=customer).end_reason(None, NOW) == "LOGOUT_ALL"
+    assert parent_state(own=item(PARENT), customer=customer).end_reason((), NOW) == "LOGOUT_ALL"
 
 
-def test_todays_revocation_mark_on_the_customer_item_is_read_too() -> None:
-    mark = {**CUSTOMER, "sessions_valid_after": to_iso(NOW)}
-    assert parent_state(own=item(PARENT), customer=mark).end_reason(None, NOW) == "LOGOUT_ALL"
-    kept = {**mark, "sessions_kept_id": "p1"}
-    assert parent_state(own=item(PARENT), customer=kept).end_reason(None, NOW) is None
-    others = {**mark, "sessions_kept_id": "p2"}
-    assert parent_state(own=item(PARENT), customer=others).end_reason(None, NOW) == (
-        "PASSWORD_CHANGED"
-    )
-    newer = item(PARENT, created_at=to_iso(NOW + timedelta(seconds=1)))
-    assert parent_state(own=newer, customer=mark).end_reason(None, NOW) is None
+def test_the_old_clock_mark_on_the_customer_item_ends_nothing() -> None:
+    """`sessions_valid_after` is no longer written: only the generation revokes."""
+    mark = {**CUSTOMER, "sessions_valid_after": to_iso(NOW + timedelta(seconds=1))}
+    assert parent_state(own=item(PARENT), customer=mark).end_reason((), NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -160,13 +153,13 @@ def test_todays_revocation_mark_on_the_customer_item_is_read_too() -> None:
     ],
 )
 def test_a_child_ends_with_its_parent(parent: Any, reason: str) -> None:
-    assert child_state(own=item(CHILD), parent=parent).end_reason(None, NOW) == reason
+    assert child_state(own=item(CHILD), parent=parent).end_reason((), NOW) == reason
 
 
 def test_a_child_removed_under_a_live_parent_was_logged_out() -> None:
     state = child_state(own=item(CHILD), parent=item(PARENT))
-    state.update({k(CHILD): None, k(PARENT): item(PARENT), k(CUSTOMER): None}, None)
-    assert state.end_reason(None, NOW) == "LOGOUT"
+    state.update({k(CHILD): None, k(PARENT): item(PARENT), k(CUSTOMER): None})
+    assert state.end_reason((), NOW) == "LOGOUT"
 
 
 # customerSessionEvents -----------------------------------------------------------------------

@@ -72,7 +72,8 @@ def paused(
     after: bool = False,
     times: int = 1,
 ) -> Iterator[Pause]:
-    """Hold the first call of `operation` (e.g. "PutItem") whose parameters match `when`."""
+    """Hold the first call of `operation` (e.g. "PutItem") whose parameters match `when`; on
+    any boto3 client (the table's, or its `dynamodbstreams` client: "ListStreams")."""
     pause = Pause(when, times)
 
     def pick(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -87,16 +88,17 @@ def paused(
             pause._hold()
 
     events = client.meta.events
-    events.register(f"before-parameter-build.dynamodb.{operation}", pick)
+    service = client.meta.service_model.service_id.hyphenize()  # dynamodb, dynamodb-streams
+    events.register(f"before-parameter-build.{service}.{operation}", pick)
     if after:
-        events.register(f"after-call.dynamodb.{operation}", hold_after)
+        events.register(f"after-call.{service}.{operation}", hold_after)
     try:
         yield pause
     finally:
         pause.release()
-        events.unregister(f"before-parameter-build.dynamodb.{operation}", pick)
+        events.unregister(f"before-parameter-build.{service}.{operation}", pick)
         if after:
-            events.unregister(f"after-call.dynamodb.{operation}", hold_after)
+            events.unregister(f"after-call.{service}.{operation}", hold_after)
 
 
 class Background(Generic[T]):
