@@ -84,7 +84,9 @@ def _lua_string(text: str) -> str:
 
 
 def lua_script(target: Target) -> str:
-    headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in target.headers.items())
+    headers = ", ".join(
+        f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in target.headers.items()
+    )
     lines = [f"local headers = {{{headers}}}"]
     if len(target.bodies) > 1:
         bodies = ", ".join(_lua_string(b) for b in target.bodies)
