@@ -9,6 +9,7 @@ its process id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -147,6 +148,31 @@ def run_wrk(base_url: str, target: Target, connections: int, seconds: float) -> 
 
 # Servers ----------------------------------------------------------------------------------
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) of a process and its descendants (uvicorn's
+    workers), from /proc; 0 where /proc is missing."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        pending += _children(current)
+    return total
+
 
 @dataclass
 class Served:
@@ -169,6 +195,7 @@ class Served:
         env: Mapping[str, str],
         log_dir: Path,
         port: int,
+        cwd: Path | None = None,
     ) -> Served:
         environment = {
             k: v for k, v in os.environ.items() if not k.startswith(("SESSIONGRAPH_", "AWS_"))
@@ -177,7 +204,7 @@ class Served:
         log_path = log_dir / f"{name.replace(' ', '_').replace(',', '')}.log"
         with open(log_path, "wb") as output:
             process = subprocess.Popen(
-                list(command), stdout=output, stderr=subprocess.STDOUT, env=environment
+                list(command), stdout=output, stderr=subprocess.STDOUT, env=environment, cwd=cwd
             )
         served = cls(name, process, port, log_path)
         try:
@@ -229,6 +256,9 @@ class Served:
             target.method, target.path, target.bodies[0] if target.bodies else None, target.headers
         )
 
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.process.pid)
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -248,14 +278,17 @@ def sessiongraph_serve(
     workers: int,
     log_dir: Path,
     env: Mapping[str, str] | None = None,
+    tree: Path | None = None,
 ) -> Served:
+    """`sessiongraph serve` of this tree, or of another checkout `tree` (run from there, its
+    packages come first on `sys.path`), for before/after comparisons."""
     port = free_port()
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     command += ["--endpoint-url", endpoint_url, "--table-name", table_name]
     if workers > 1:
         command += ["--workers", str(workers)]
     environment = {"SESSIONGRAPH_ADMIN_TOKEN": admin_token, **(env or {})}
-    return Served.start(name, command, environment, log_dir, port)
+    return Served.start(name, command, environment, log_dir, port, cwd=tree)
 
 
 def rest_serve(

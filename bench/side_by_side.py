@@ -161,6 +161,9 @@ def print_machine(title: str) -> None:
 class Run:
     load: Load
     lag_p99_ms: float | None = None
+    cpu_ms_per_request: float | None = None
+    """The server's CPU time (all its threads and workers) over the run, per answer: less
+    sensitive to what else runs on the machine than throughput."""
 
 
 @dataclass
@@ -169,7 +172,8 @@ class Variant:
     served: Served
     target: Target
     workers: int
-    graphql: bool
+    kind: str
+    """graphql (this tree), baseline (another tree's sessiongraph) or rest."""
     runs: list[Run] = field(default_factory=list)
 
     def median(self, value: Callable[[Run], float | None]) -> float:
@@ -199,10 +203,12 @@ def alternate(
         run_wrk(variant.served.base_url, variant.target, connections, 1)
     for rep in range(alternations):
         for variant in variants if rep % 2 == 0 else list(reversed(variants)):
-            since = time.time()
+            since, cpu = time.time(), variant.served.cpu_seconds()
             load = run_wrk(variant.served.base_url, variant.target, connections, seconds)
+            cpu = variant.served.cpu_seconds() - cpu
             lag = loop_lag(variant.served, since, time.time(), variant.workers)
-            variant.runs.append(Run(load, lag))
+            per_request = cpu * 1000.0 / load.requests if load.requests else None
+            variant.runs.append(Run(load, lag, per_request))
 
 
 def paired(numerator: Variant, denominator: Variant) -> float:
@@ -321,21 +327,37 @@ def operations(fixture: Fixture) -> dict[str, tuple[Target, Target, Callable[[An
     }
 
 
+def print_pair(name: str, connections: int, workers: int, g: Variant, r: Variant) -> None:
+    def both(value: Callable[[Run], float | None], digits: int) -> str:
+        return f"{fmt(g.median(value), digits)} / {fmt(r.median(value), digits)}"
+
+    print(
+        f"| {name} | {connections} | {workers} | {fmt(g.median(lambda x: x.load.rps), 0)} "
+        f"| {fmt(r.median(lambda x: x.load.rps), 0)} | {fmt(paired(g, r))} "
+        f"| {fmt(g.median(lambda x: x.load.p50_ms), 1)} / {fmt(g.median(lambda x: x.load.p99_ms), 1)} "
+        f"| {fmt(r.median(lambda x: x.load.p50_ms), 1)} / {fmt(r.median(lambda x: x.load.p99_ms), 1)} "
+        f"| {both(lambda x: x.cpu_ms_per_request, 2)} | {both(lambda x: x.lag_p99_ms, 1)} "
+        f"| {sum(x.load.bad for v in (g, r) for x in v.runs)} |"
+    )
+    sys.stdout.flush()
+
+
 def experiment_side_by_side(
-    servers: dict[tuple[bool, int], Served],
+    servers: dict[tuple[str, int], Served],
     fixture: Fixture,
     args: argparse.Namespace,
     report: Report,
 ) -> None:
     worker_counts = sorted({w for _, w in servers})
+    kinds = [k for k in ("graphql", "baseline", "rest") if (k, 1) in servers]
     print(
         f"\n### 4. GraphQL against the hand-written REST endpoint (wrk -t1, {args.duration:g} s runs, "
         f"{args.alternations} alternations, workers {worker_counts})\n"
     )
     print(
         "| operation | connections | workers | GraphQL req/s | REST req/s | GraphQL/REST "
-        "(median of paired ratios) | GraphQL p50 / p99 ms | REST p50 / p99 ms | GraphQL loop lag "
-        "p99 ms | REST loop lag p99 ms | bad answers |"
+        "(median of paired ratios) | GraphQL p50 / p99 ms | REST p50 / p99 ms | server CPU ms "
+        "per request, GraphQL / REST | loop lag p99 ms, GraphQL / REST | bad answers |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     sys.stdout.flush()
@@ -343,36 +365,37 @@ def experiment_side_by_side(
         if args.only and not any(word in op_name for word in args.only):
             continue
         for workers in worker_counts:
-            g_status, g_body = servers[True, workers].call(graph_target)
-            r_status, r_body = servers[False, workers].call(rest_tgt)
+            g_status, g_body = servers["graphql", workers].call(graph_target)
+            r_status, r_body = servers["rest", workers].call(rest_tgt)
             if g_status != 200 or r_status != 200 or not agree(g_body, r_body):
                 raise RuntimeError(f"{op_name}: GraphQL and REST disagree: {g_body} / {r_body}")
         for connections in args.concurrency:
             variants = [
                 Variant(
-                    f"{'GraphQL' if graphql else 'REST'} {workers}w",
-                    servers[graphql, workers],
-                    graph_target if graphql else rest_tgt,
+                    f"{kind} {workers}w",
+                    servers[kind, workers],
+                    rest_tgt if kind == "rest" else graph_target,
                     workers,
-                    graphql,
+                    kind,
                 )
                 for workers in worker_counts
-                for graphql in (True, False)
+                for kind in kinds
+                if (kind, workers) in servers
             ]
             alternate(variants, connections, args.duration, args.alternations)
-            by = {(v.graphql, v.workers): v for v in variants}
-            for workers in worker_counts:
-                g, r = by[True, workers], by[False, workers]
-                ratio = paired(g, r)
-                bad = sum(x.load.bad for v in (g, r) for x in v.runs)
-                print(
-                    f"| {op_name} | {connections} | {workers} | {fmt(g.median(lambda x: x.load.rps), 0)} "
-                    f"| {fmt(r.median(lambda x: x.load.rps), 0)} | {fmt(ratio)} "
-                    f"| {fmt(g.median(lambda x: x.load.p50_ms), 1)} / {fmt(g.median(lambda x: x.load.p99_ms), 1)} "
-                    f"| {fmt(r.median(lambda x: x.load.p50_ms), 1)} / {fmt(r.median(lambda x: x.load.p99_ms), 1)} "
-                    f"| {fmt(g.median(lambda x: x.lag_p99_ms), 1)} | {fmt(r.median(lambda x: x.lag_p99_ms), 1)} "
-                    f"| {bad} |"
+            by = {(v.kind, v.workers): v for v in variants}
+            if ("baseline", 1) in by:
+                print_pair(
+                    f"{op_name} (baseline tree)", connections, 1, by["baseline", 1], by["rest", 1]
                 )
+                print(
+                    f"| {op_name}: this tree / baseline tree, req/s | {connections} | 1 | "
+                    f"{fmt(paired(by['graphql', 1], by['baseline', 1]))} | | | | | | | |"
+                )
+            for workers in worker_counts:
+                g, r = by["graphql", workers], by["rest", workers]
+                ratio = paired(g, r)
+                print_pair(op_name, connections, workers, g, r)
                 sys.stdout.flush()
                 short = op_name.split(",")[0]
                 if connections == 16 and not op_name.startswith("nested"):
@@ -389,8 +412,8 @@ def experiment_side_by_side(
                         "ms, median over runs of the worst worker's p99",
                     )
             if connections == 16 and len(worker_counts) > 1 and not op_name.startswith("nested"):
-                graph_scale = paired(by[True, 2], by[True, 1])
-                rest_scale = paired(by[False, 2], by[False, 1])
+                graph_scale = paired(by["graphql", 2], by["graphql", 1])
+                rest_scale = paired(by["rest", 2], by["rest", 1])
                 name = f"two workers / one, GraphQL, {op_name.split(',')[0]}, c16 >= {TARGET_WORKER_SCALING}"
                 if rest_scale < TARGET_WORKER_SCALING:
                     report.skip(
@@ -433,7 +456,7 @@ def argon2_bound(seconds: float, threads: int, stored_hash: str) -> float:
 
 
 def experiment_logins(
-    servers: dict[tuple[bool, int], Served], store: Store, args: argparse.Namespace, report: Report
+    servers: dict[tuple[str, int], Served], store: Store, args: argparse.Namespace, report: Report
 ) -> None:
     stored = hash_password(PASSWORD)
     customers = [f"bench-login-{n}" for n in range(LOGIN_CUSTOMERS)]
@@ -446,7 +469,7 @@ def experiment_logins(
     target = Target("login", "POST", "/graphql", {"Content-Type": "application/json"}, bodies)
     threads = len(os.sched_getaffinity(0))
     seconds = max(args.duration, LOGIN_MIN_SECONDS)
-    graph = {w: s for (g, w), s in servers.items() if g}
+    graph = {w: s for (kind, w), s in servers.items() if kind == "graphql"}
     for served in graph.values():
         status, body = served.call(target)
         if status != 200 or body.get("errors"):
@@ -619,7 +642,7 @@ def experiment_growth(
                     and len(body["data"]["customer"]["sessions"]["edges"]) != 20
                 ):
                     raise RuntimeError(f"{op_name} on {label}: not 20 sessions")
-                variants.append(Variant(label, served, target, 1, True))
+                variants.append(Variant(label, served, target, 1, "graphql"))
             alternate(variants, args.growth_connections, args.duration, args.alternations)
             empty, grown = variants
             ratio = paired_latency(grown, empty)
@@ -666,6 +689,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--skip", nargs="*", default=[], choices=["side-by-side", "logins", "growth"]
     )
     parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="also run this checkout's `sessiongraph serve` (1 worker) in the same alternations",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="prove the harness: 2 s runs, 2 alternations, 10k items",
@@ -700,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Report()
     database = dynamodb_local.start()
     log_dir = Path(tempfile.mkdtemp(prefix="sessiongraph-bench-"))
-    servers: dict[tuple[bool, int], Served] = {}
+    servers: dict[tuple[str, int], Served] = {}
     try:
         client = database.client(pool_size=32)
         table = f"sbs_{os.getpid()}_{int(time.time())}"
@@ -708,18 +736,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = Store(client=client, table_name=table)
         fixture = seed_side_by_side(store)
         if not {"side-by-side", "logins"} <= set(args.skip):
+            common = {
+                "endpoint_url": database.endpoint_url,
+                "table_name": table,
+                "admin_token": ADMIN_TOKEN,
+                "log_dir": log_dir,
+                "env": PROBE_ENV,
+            }
             for workers in worker_counts:
-                for graphql in (True, False):
-                    start = sessiongraph_serve if graphql else rest_serve
-                    servers[graphql, workers] = start(
-                        f"{'sessiongraph' if graphql else 'rest'} {workers}w",
-                        endpoint_url=database.endpoint_url,
-                        table_name=table,
-                        admin_token=ADMIN_TOKEN,
-                        workers=workers,
-                        log_dir=log_dir,
-                        env=PROBE_ENV,
-                    )
+                servers["graphql", workers] = sessiongraph_serve(
+                    f"sessiongraph {workers}w", workers=workers, **common
+                )
+                servers["rest", workers] = rest_serve(f"rest {workers}w", workers=workers, **common)
+            if args.baseline_tree:
+                servers["baseline", 1] = sessiongraph_serve(
+                    "sessiongraph baseline 1w", workers=1, tree=args.baseline_tree, **common
+                )
         if "side-by-side" not in args.skip:
             experiment_side_by_side(servers, fixture, args, report)
         if "logins" not in args.skip:

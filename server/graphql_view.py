@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
@@ -185,6 +186,10 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             and "documentId" not in params
             and super().should_render_graphql_ide(request)
         )
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: several times faster than `json.dumps` for a response body."""
+        return orjson.dumps(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
