@@ -15,6 +15,7 @@ from graphql import (
     specified_rules,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
@@ -22,6 +23,7 @@ from strawberry.types import ExecutionContext
 from schema.authenticate import Authenticate
 from schema.customer import Customer
 from schema.documents import DocumentRules, PreparedParserCache, PreparedValidationCache
+from schema.extension_hooks import PreparedExtensionsRunner
 from schema.limits import DocumentLimits, query_limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
@@ -51,6 +53,11 @@ class SessionGraphSchema(strawberry.Schema):
     ) -> None:
         """Logging is `schema.errors.ErrorPolicy`'s, which the view applies to every result:
         it knows which errors are expected and the request id."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return PreparedExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
 
 class CachedNameConverter(NameConverter):
