@@ -191,6 +191,9 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         """orjson: several times faster than `json.dumps` for a response body."""
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
 
