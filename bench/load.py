@@ -246,7 +246,10 @@ class Served:
                 status, raw = answer.status, answer.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
-        return status, json.loads(raw) if raw else None
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode("utf-8", "replace")
 
     def get(self, path: str) -> tuple[int, Any]:
         return self.request("GET", path)
