@@ -52,7 +52,7 @@ from bench.run import dynamodb_local_version, seed_nested
 from dynamo.batch import batch_put
 from dynamo.customers import record_login, register_customer
 from dynamo.keys import child_session_key, customer_key, parent_session_key
-from dynamo.sessions import create_session, new_session_id
+from dynamo.sessions import create_session, get_sessions_by_customer_id, new_session_id
 from dynamo.store import Store, to_attributes
 from dynamo.table import create_table
 from dynamo.timefmt import to_epoch, to_iso
@@ -60,6 +60,7 @@ from resolvers.passwords import hash_password
 from resolvers.tokens import TokenKey, encode_token, hash_secret, new_secret
 from tests.support import dynamodb_local
 from tests.support.api import ADMIN_TOKEN, NESTED_QUERY
+from tests.support.calls import CallCounter
 
 PROBE_ENV = {"SESSIONGRAPH_LOOP_LAG_PROBE": "true"}
 PASSWORD = "bench-password-0123"
@@ -599,6 +600,33 @@ def seed_growth(store: Store, sessions: int, total_items: int) -> str:
     return encode_token(TokenKey(viewer.session_id, viewer.customer_id), secret)
 
 
+def print_query_attribution(stores: dict[str, Store]) -> None:
+    """What the store itself takes for the page of `customer.sessions(first: 20)`: the DynamoDB
+    calls of one `get_sessions_by_customer_id`, and the median time of its GSI Query newest
+    first (as the API reads) and oldest first, from this process, 20 times each."""
+    print("\nThe page's GSI Query timed directly with boto3 (median of 20, ms):\n")
+    print("| table | DynamoDB calls for one page | newest first | oldest first |")
+    print("|---|---:|---:|---:|")
+    timings: dict[tuple[str, bool], float] = {}
+    for label, store in stores.items():
+        for newest in (True, False):
+            samples = []
+            for _ in range(20):
+                started = time.perf_counter()
+                get_sessions_by_customer_id(store, "growth-c", first=20, newest_first=newest)
+                samples.append((time.perf_counter() - started) * 1000.0)
+            timings[label, newest] = statistics.median(samples)
+    for label, store in stores.items():
+        counter = CallCounter()  # attached last: its hooks stay on the shared client
+        counter.attach(store.client)
+        get_sessions_by_customer_id(store, "growth-c", first=20)
+        print(
+            f"| {label} | {counter.total} | {fmt(timings[label, True], 1)} "
+            f"| {fmt(timings[label, False], 1)} |"
+        )
+    sys.stdout.flush()
+
+
 def item_count(store: Store) -> int:
     """Items in the table, counted by a Scan (DescribeTable's count may lag)."""
     paginator = store.client.get_paginator("scan")
@@ -614,12 +642,14 @@ def experiment_growth(
     servers: dict[str, Served] = {}
     started = time.monotonic()
     counts: dict[str, int] = {}
+    stores: dict[str, Store] = {}
     try:
         for label, (sessions, total) in sizes.items():
             table = f"growth_{label.replace('-', '_')}_{os.getpid()}"
             create_table(client, table)
             store = Store(client=client, table_name=table)
             tokens[label] = seed_growth(store, sessions, total)
+            stores[label] = store
             counts[label] = item_count(store)
             servers[label] = sessiongraph_serve(
                 f"sessiongraph {label}",
@@ -678,6 +708,7 @@ def experiment_growth(
                 ratio,
                 ratio <= TARGET_GROWTH,
             )
+        print_query_attribution(stores)
     finally:
         for served in servers.values():
             served.stop()
