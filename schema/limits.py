@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -264,7 +265,7 @@ class DocumentLimits(SchemaExtension):
     builds a context manager for every hook of every extension on every request, so two
     extensions that only set options cost twice what one does."""
 
-    def __init__(self, *, max_tokens: int, rules: Iterable[type[ValidationRule]]) -> None:
+    def __init__(self, *, max_tokens: int, rules: Iterable[type[ASTValidationRule]]) -> None:
         self.max_tokens = max_tokens
         self.rules = tuple(rules)
 
