@@ -187,12 +187,15 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             and super().should_render_graphql_ide(request)
         )
 
-    def encode_json(self, data: object) -> bytes:
-        """orjson: several times faster than `json.dumps` for a response body."""
-        return orjson.dumps(data)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+    def encode_json(self, data: object) -> str | bytes:
+        """orjson: several times faster than `json.dumps` for a response body. It refuses
+        what JSON allows but UTF-8 cannot carry (a lone surrogate): that goes the old way.
+        (Requests stay decoded by `json`, which reads such strings for the input checks to
+        refuse with a message.)"""
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            return super().encode_json(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))

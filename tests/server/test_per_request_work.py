@@ -4,6 +4,7 @@ thread hand-off."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -104,3 +105,10 @@ def test_argument_names_are_converted_once_and_alike():
 def test_the_schema_runs_extensions_through_prepared_hooks():
     schema = build_schema(QueryLimits(max_depth=1))
     assert isinstance(schema.create_extensions_runner(None, []), PreparedExtensionsRunner)  # type: ignore[arg-type]
+
+
+def test_responses_are_encoded_by_orjson_and_a_lone_surrogate_still_goes_out(services):
+    app = create_app(Settings(admin_token=ADMIN_TOKEN), services)
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/graphql")
+    assert view.encode_json({"data": {"a": "é"}}) == '{"data":{"a":"é"}}'.encode()
+    assert json.loads(view.encode_json({"data": {"a": "x\ud800"}})) == {"data": {"a": "x\ud800"}}
