@@ -7,6 +7,8 @@ after `since` as percentiles in milliseconds (with `pid`, so a caller can tell t
 of `serve --workers N` apart), and the process logs a summary when it shuts down.
 
 Disabled (the default), nothing of this is installed: no task, no middleware, no route.
+Where the lifespan does not pass through this middleware (the ASGI factory of
+`serve --workers` runs the app's lifespan itself), the first request starts the task.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class LoopLagProbe:
         if scope["type"] == "lifespan":
             await self.app(scope, self._lifespan_receive(receive), send)
             return
+        if self._task is None:
+            # An app factory may run the app's lifespan without its middleware (the workers
+            # of `serve --workers`): then the first request starts the probe.
+            self._task = asyncio.get_running_loop().create_task(self._probe())
         if scope["type"] == "http" and scope["path"] == PATH:
             await self._answer(scope, receive, send)
             return

@@ -90,3 +90,25 @@ def test_the_probe_runs_for_the_lifespan_and_logs_at_shutdown(caplog):
     with caplog.at_level(logging.INFO, logger="sessiongraph"):
         asyncio.run(probe({"type": "lifespan"}, receive, send))
     assert any("event-loop lag" in r.getMessage() for r in caplog.records)
+
+
+def test_without_a_lifespan_the_first_request_starts_the_probe():
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    probe = LoopLagProbe(app)
+
+    async def scenario() -> bool:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            pass
+
+        await probe({"type": "http", "path": "/graphql", "query_string": b""}, receive, send)
+        started = probe._task is not None and not probe._task.done()
+        await probe._stop()
+        return started
+
+    assert asyncio.run(scenario())
