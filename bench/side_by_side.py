@@ -273,6 +273,9 @@ class Report:
     verdicts: list[Verdict] = field(default_factory=list)
 
     def add(self, name: str, value: float, ok: bool, detail: str = "") -> None:
+        if value != value:  # NaN: nothing measured
+            self.skip(name, "no samples")
+            return
         text = fmt(value) + (f" ({detail})" if detail else "")
         self.verdicts.append(Verdict(name, text, ok))
 
