@@ -9,7 +9,7 @@ DDB_LOCAL_DIR := .tools/dynamodb-local
 DDB_LOCAL_JAR := $(DDB_LOCAL_DIR)/package/emulator/DynamoDBLocal.jar
 PYTEST_ARGS ?=
 
-.PHONY: install run test check lint format types hadolint cfn-lint dynamodb-local assets bench schema clean
+.PHONY: install run test check lint format types hadolint cfn-lint dynamodb-local assets bench schema wrk clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,8 +73,23 @@ test: check dynamodb-local assets
 schema: install
 	$(BIN)/sessiongraph schema > schema.graphql
 
-bench: install dynamodb-local
+# wrk (HTTP load generator) from Debian, for the GraphQL/REST benchmark; skipped with a reason
+# where it cannot be installed (the benchmark then says it is skipped).
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; \
+	else \
+		echo "wrk not found and not installable here (needs root and apt-get): the GraphQL/REST benchmark is skipped"; \
+	fi
+
+# BENCH_ARGS=--quick for a short run that proves the harness (see bench/README.md).
+BENCH_ARGS ?=
+bench: install dynamodb-local wrk
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.side_by_side $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools server/static/vendor node_modules .mypy_cache .ruff_cache .pytest_cache

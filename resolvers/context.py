@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from dynamo.errors import is_store_unavailable
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
-from resolvers.auth import resolve_caller
+from resolvers.auth import bearer_token, is_admin_token, resolve_caller
 from resolvers.caller import Anonymous, Caller, SessionCaller
 from resolvers.change_feed import ChangeFeed
 from resolvers.cleanup import BackgroundCleanup
@@ -70,6 +70,14 @@ class RequestContext:
         if self._authenticated:
             return
         self._authenticated = True
+        token = bearer_token(self.authorization)
+        if token is None or is_admin_token(token, self.admin_token):
+            # No token, a malformed header or the admin token: no store read, so no thread
+            # hand-off (a round trip through the pool costs more than the check itself).
+            self.caller, self.auth_error = resolve_caller(
+                self.store, self.authorization, self.admin_token
+            )
+            return
         try:
             self.caller, self.auth_error = await self.call(
                 resolve_caller, self.store, self.authorization, self.admin_token

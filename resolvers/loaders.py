@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -127,11 +128,29 @@ class Loaders:
     """The loaders of one request; never shared between requests (no stale reads, no leaks)."""
 
     def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
-        self.session_by_key = SessionByKeyLoader(store, runner)
-        self.parent_session_by_id = ParentSessionByIdLoader(store, runner)
-        self.child_session_by_id = ChildSessionByIdLoader(store, runner)
-        self.child_sessions_page = ChildSessionsPageLoader(store, runner)
-        self.customer_by_id = CustomerByIdLoader(store, runner)
+        self._store = store
+        self._runner = runner
+
+    # Each loader is made on first use: most requests need one or two of them.
+    @cached_property
+    def session_by_key(self) -> SessionByKeyLoader:
+        return SessionByKeyLoader(self._store, self._runner)
+
+    @cached_property
+    def parent_session_by_id(self) -> ParentSessionByIdLoader:
+        return ParentSessionByIdLoader(self._store, self._runner)
+
+    @cached_property
+    def child_session_by_id(self) -> ChildSessionByIdLoader:
+        return ChildSessionByIdLoader(self._store, self._runner)
+
+    @cached_property
+    def child_sessions_page(self) -> ChildSessionsPageLoader:
+        return ChildSessionsPageLoader(self._store, self._runner)
+
+    @cached_property
+    def customer_by_id(self) -> CustomerByIdLoader:
+        return CustomerByIdLoader(self._store, self._runner)
 
     def prime(self, records: Iterable[AnySession]) -> None:
         """Prime with records from strongly consistent reads only (base table, never GSI)."""

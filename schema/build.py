@@ -14,14 +14,17 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     specified_rules,
 )
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from schema.authenticate import Authenticate
 from schema.customer import Customer
 from schema.documents import DocumentRules, PreparedParserCache, PreparedValidationCache
-from schema.limits import ArgumentGuard, query_limits_rule
+from schema.extension_hooks import PreparedExtensionsRunner
+from schema.limits import DocumentLimits, query_limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import DATETIME
@@ -51,6 +54,26 @@ class SessionGraphSchema(strawberry.Schema):
         """Logging is `schema.errors.ErrorPolicy`'s, which the view applies to every result:
         it knows which errors are expected and the request id."""
 
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return PreparedExtensionsRunner(execution_context=execution_context, extensions=extensions)
+
+
+class CachedNameConverter(NameConverter):
+    """Strawberry converts each argument's Python name to camelCase on every call of its
+    field; the names are few and fixed, so each is converted once."""
+
+    def __init__(self) -> None:
+        super().__init__(auto_camel_case=True)
+        self._converted: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._converted.get(name)
+        if converted is None:
+            converted = self._converted[name] = super().apply_naming_config(name)
+        return converted
+
 
 def build_schema(
     limits: QueryLimits | None = None,
@@ -66,10 +89,8 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(PreparedParserCache, maxsize=PARSER_CACHE_SIZE),
         partial(PreparedValidationCache, maxsize=VALIDATION_CACHE_SIZE),
-        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(AddValidationRules, added_rules),
-        partial(ArgumentGuard, max_nodes=limits.max_nodes),
-        Authenticate,
+        partial(DocumentLimits, max_tokens=limits.max_tokens, rules=added_rules),
+        partial(Authenticate, max_nodes=limits.max_nodes),
         OneTransportEach,
     ]
     extensions.extend(extra_extensions)
@@ -79,7 +100,9 @@ def build_schema(
         subscription=Subscription,
         types=[Session, Customer],
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={datetime: DATETIME}),
+        config=StrawberryConfig(
+            scalar_map={datetime: DATETIME}, name_converter=CachedNameConverter()
+        ),
     )
     schema.document_rules = DocumentRules(
         max_tokens=limits.max_tokens,

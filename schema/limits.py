@@ -12,11 +12,12 @@ DynamoDB call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -242,7 +243,7 @@ class ArgumentGuard(SchemaExtension):
     def __init__(self, *, max_nodes: int | None = None) -> None:
         self.max_nodes = max_nodes
 
-    def on_execute(self) -> Iterator[None]:
+    def check(self) -> None:
         context = self.execution_context
         if context.graphql_document is not None:
             check_arguments(
@@ -251,4 +252,25 @@ class ArgumentGuard(SchemaExtension):
                 context.variables,
                 self.max_nodes,
             )
+
+    def on_execute(self) -> Iterator[None]:
+        self.check()
+        yield
+
+
+class DocumentLimits(SchemaExtension):
+    """The token limit for parsing and the query limit rules for validation, set in one hook.
+
+    What Strawberry's `MaxTokensLimiter` and `AddValidationRules` do, together: Strawberry
+    builds a context manager for every hook of every extension on every request, so two
+    extensions that only set options cost twice what one does."""
+
+    def __init__(self, *, max_tokens: int, rules: Iterable[type[ASTValidationRule]]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = (*context.validation_rules, *self.rules)
         yield

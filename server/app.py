@@ -23,6 +23,7 @@ from server.example import example_routes
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
 from server.graphql_view import SessionGraphView
 from server.guard import RequestGuard
+from server.loop_lag import LoopLagProbe
 from server.persisted import (
     PersistedQueries,
     TrustedDocumentsError,
@@ -154,10 +155,12 @@ def create_app(settings: Settings, services: Services) -> Starlette:
         routes.append(Mount(ASSET_ROUTE_PREFIX, graphiql_assets_app(), name="graphiql-assets"))
     if settings.example_enabled:
         routes += example_routes()
+    probe = [Middleware(LoopLagProbe)] if settings.loop_lag_probe else []
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            *probe,
             Middleware(RequestScopeMiddleware),
             Middleware(
                 CORSMiddleware,

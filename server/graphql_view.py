@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
@@ -185,6 +186,16 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             and "documentId" not in params
             and super().should_render_graphql_ide(request)
         )
+
+    def encode_json(self, data: object) -> str | bytes:
+        """orjson: several times faster than `json.dumps` for a response body. It refuses
+        what JSON allows but UTF-8 cannot carry (a lone surrogate): that goes the old way.
+        (Requests stay decoded by `json`, which reads such strings for the input checks to
+        refuse with a message.)"""
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            return super().encode_json(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         0.5, gt=0, description="engines without streams: how often subscribed keys are read"
     )
     log_level: str = "INFO"
+    loop_lag_probe: bool = Field(
+        False, description="benchmarks: sample event-loop lag, GET /debug/loop-lag reports it"
+    )
 
     persisted_query_cache_size: int = Field(
         100,

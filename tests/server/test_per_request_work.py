@@ -1,0 +1,114 @@
+"""Work done once rather than per request: the limits still hold on cached documents, hooks
+prepared once per extension class still run, and callers that need no store read take no
+thread hand-off."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from dynamo.runner import BlockingCallRunner
+from schema.build import CachedNameConverter, QueryLimits, build_schema
+from schema.extension_hooks import PreparedExtensionsRunner
+from server.app import create_app
+from server.services import Services
+from server.settings import Settings
+from tests.support.api import ADMIN_TOKEN, Api
+
+DEEP = "query Deep { viewer { parent { parent { parent { sessionId } } } } }"
+DEPTH_MESSAGE = "the query is 4 levels deep; the depth limit is 2 (SESSIONGRAPH_MAX_DEPTH)"
+
+
+class CountingRunner(BlockingCallRunner):
+    """Counts the calls handed to the thread pool."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers)
+        self.handed_off: list[str] = []
+
+    async def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        self.handed_off.append(getattr(fn, "__name__", repr(fn)))
+        return await super().run(fn, *args, **kwargs)
+
+
+@pytest.fixture
+def counted(store, backend) -> Any:
+    runner = CountingRunner(4 if backend == "dynamodb_local" else 1)
+    yield Services(store=store, runner=runner), runner
+    runner.close()
+
+
+def test_a_depth_limit_holds_for_a_document_sent_again(store, services, calls):
+    """The validation cache keeps a result per document; the limit rule is part of that
+    validation, so the second copy of a refused document is refused too."""
+    settings = Settings(admin_token=ADMIN_TOKEN, max_depth=2)
+    with TestClient(create_app(settings, services)) as client:
+        api = Api(client)
+        calls.reset()
+        for _ in range(3):
+            result = api(DEEP, token=ADMIN_TOKEN)
+            assert [e["message"] for e in result.errors] == [DEPTH_MESSAGE]
+            assert result.codes == ["BAD_USER_INPUT"]
+        assert calls.total == 0
+
+
+def test_a_token_limit_holds_for_a_document_sent_again(services):
+    settings = Settings(admin_token=ADMIN_TOKEN, max_tokens=10)
+    query = "{ a: viewer { sessionId } b: viewer { sessionId } c: viewer { sessionId } }"
+    with TestClient(create_app(settings, services)) as client:
+        api = Api(client)
+        for _ in range(2):
+            result = api(query, token=ADMIN_TOKEN)
+            assert len(result.errors) == 1
+            assert "more than 10 tokens" in result.errors[0]["message"]
+
+
+def test_the_admin_token_is_checked_without_a_thread_hand_off(counted, settings):
+    services, runner = counted
+    with TestClient(create_app(settings, services)) as client:
+        result = Api(client)("{ viewer { sessionId } }", token=ADMIN_TOKEN)
+    assert result.ok() == {"viewer": None}
+    assert runner.handed_off == []
+
+
+def test_no_token_and_a_malformed_header_take_no_thread_hand_off(counted, settings):
+    services, runner = counted
+    with TestClient(create_app(settings, services)) as client:
+        api = Api(client)
+        assert api("{ viewer { sessionId } }").ok() == {"viewer": None}
+        refused = api("{ viewer { sessionId } }", headers={"Authorization": "Basic abc"})
+    assert refused.codes == ["UNAUTHENTICATED"]
+    assert runner.handed_off == []
+
+
+def test_a_session_token_is_checked_in_one_hand_off(counted, settings, api):
+    api.register("hand-off-customer")
+    token, _ = api.login("hand-off-customer")
+    services, runner = counted
+    with TestClient(create_app(settings, services)) as client:
+        data = Api(client)("{ viewer { sessionId isChild } }", token=token).ok()
+    assert data["viewer"]["isChild"] is False
+    assert runner.handed_off == ["resolve_caller"]
+
+
+def test_argument_names_are_converted_once_and_alike():
+    converter = CachedNameConverter()
+    assert converter.apply_naming_config("child_session_id") == "childSessionId"
+    assert converter.apply_naming_config("child_session_id") == "childSessionId"
+    assert converter.apply_naming_config("first") == "first"
+
+
+def test_the_schema_runs_extensions_through_prepared_hooks():
+    schema = build_schema(QueryLimits(max_depth=1))
+    assert isinstance(schema.create_extensions_runner(None, []), PreparedExtensionsRunner)  # type: ignore[arg-type]
+
+
+def test_responses_are_encoded_by_orjson_and_a_lone_surrogate_still_goes_out(services):
+    app = create_app(Settings(admin_token=ADMIN_TOKEN), services)
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/graphql")
+    assert view.encode_json({"data": {"a": "é"}}) == '{"data":{"a":"é"}}'.encode()
+    assert json.loads(view.encode_json({"data": {"a": "x\ud800"}})) == {"data": {"a": "x\ud800"}}
