@@ -47,9 +47,12 @@ def json_error(
     status: int, message: str, code: str = "BAD_USER_INPUT", *, accept: str | None = None
 ) -> JSONResponse:
     """A request error answered before GraphQL runs, in the media type `accept` asks for."""
-    return media.error_response(
+    response = media.error_response(
         status, message, code, graphql_response=media.wants_graphql_response(accept)
     )
+    if code in RETRY_LATER_CODES:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class SessionGraphView(GraphQL[RequestContext, None]):

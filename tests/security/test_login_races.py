@@ -18,10 +18,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from dynamo.customers import get_customer
 from dynamo.keys import customer_key
 from dynamo.store import to_attributes
+from server.graphql_view import json_error
 from tests.security.helpers import LOGIN, PASSWORD, assert_refused, serve
 from tests.support.race import Background, paused
 
@@ -291,3 +293,25 @@ def test_a_lock_runs_out_and_the_window_restarts(store, hasher, clock, argon2_po
         _login(api, "alice", "guess 5")
         assert _failures(store) == (1, False)
         api.login("alice", PASSWORD)
+
+
+def test_a_login_replaces_a_hash_made_with_older_parameters(store, hasher):
+    older = PasswordHasher(time_cost=2, memory_cost=8, parallelism=1)
+    with serve(store, pool_size=DB_THREADS) as api:
+        api.register("alice", PASSWORD)
+        store.client.update_item(
+            TableName=store.table_name,
+            Key=to_attributes(customer_key("alice")),
+            UpdateExpression="SET password_hash = :h",
+            ExpressionAttributeValues=to_attributes({":h": older.hash(PASSWORD)}),
+        )
+        api.login("alice", PASSWORD)  # verifies against the old hash, then stores a new one
+        alice = get_customer(store, "alice")
+        assert alice is not None and alice.password_hash is not None
+        assert extract_parameters(alice.password_hash).time_cost == hasher.time_cost == 1
+        api.login("alice", PASSWORD)
+
+
+def test_error_answers_made_outside_graphql_carry_retry_after_alike():
+    assert json_error(503, "down", code="STORE_UNAVAILABLE").headers["retry-after"] == "1"
+    assert "retry-after" not in json_error(400, "bad").headers
