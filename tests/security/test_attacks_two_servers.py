@@ -19,6 +19,7 @@ import pytest
 
 from dynamo.table import create_table
 from dynamo.timefmt import parse_iso
+from resolvers.mutations import WRONG_CREDENTIALS
 from tests.support.api import ADMIN_TOKEN
 from tests.support.servers import Response, ServerProcess, started
 
@@ -26,9 +27,6 @@ pytestmark = pytest.mark.dynamodb_local
 
 PASSWORD = "correct horse battery"
 THRESHOLD = 5
-WRONG_CREDENTIALS = (
-    "customerId or password is wrong, or too many attempts failed: try again in a few minutes"
-)
 LOGIN = (
     "mutation($c: String!, $p: String) "
     "{ login(customerId: $c, password: $p) { accessToken session { sessionId } } }"

@@ -23,13 +23,12 @@ from argon2 import PasswordHasher, extract_parameters
 from dynamo.customers import get_customer
 from dynamo.keys import customer_key
 from dynamo.store import to_attributes
+from resolvers.mutations import WRONG_CREDENTIALS
+from resolvers.passwords import RATE_LIMITED_MESSAGE as RATE_LIMITED
 from server.graphql_view import json_error
 from tests.security.helpers import LOGIN, PASSWORD, assert_refused, serve
 from tests.support.race import Background, paused
 
-WRONG_CREDENTIALS = (
-    "customerId or password is wrong, or too many attempts failed: try again in a few minutes"
-)
 RATE_LIMITED = "too many password checks are waiting on this server right now; retry after a moment"
 REGISTER = (
     "mutation($c: String!, $p: String!) "
