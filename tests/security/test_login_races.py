@@ -24,7 +24,6 @@ from dynamo.customers import get_customer
 from dynamo.keys import customer_key
 from dynamo.store import to_attributes
 from resolvers.mutations import WRONG_CREDENTIALS
-from resolvers.passwords import RATE_LIMITED_MESSAGE as RATE_LIMITED
 from server.graphql_view import json_error
 from tests.security.helpers import LOGIN, PASSWORD, assert_refused, serve
 from tests.support.race import Background, paused
