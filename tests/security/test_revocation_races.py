@@ -17,7 +17,11 @@ from dynamo import lifecycle
 from dynamo.clock import ManualClock
 from dynamo.keys import child_session_key, parent_session_key
 from dynamo.runner import BlockingCallRunner
-from dynamo.sessions import create_session, get_sessions_by_customer_id
+from dynamo.sessions import (
+    create_session,
+    get_sessions_by_customer_id,
+    list_all_sessions_of_customer,
+)
 from dynamo.store import SessionPolicy, Store, to_attributes
 from resolvers import cleanup, mutations
 from resolvers.errors import INVALID_TOKEN
@@ -120,19 +124,24 @@ def test_a_session_written_after_a_password_change_by_a_login_before_it_is_dead(
 ) -> None:
     """Defect 1, the part this branch owns: the session's write lands after the change; it
     carries the generation its login read before, so it is dead on arrival (the old code
-    compared the login's clock with the change's: equal clocks here, a second apart)."""
+    compared the login's clock with the change's: equal clocks here, a second apart). Since
+    the lockout work, the login's last write is conditioned on that generation too, so the
+    login hands out no token at all and takes its session back."""
     with app(store) as a:
         a.api.register("alice", PASSWORD)
         token, session_id = a.api.login("alice", PASSWORD)
         with paused(store.client, "PutItem", when=_is_session_put("alice")) as pause:
-            late = Background(lambda: a.sso("alice"))
+            late = Background(lambda: a.api.admin(SSO, {"c": "alice"}))
             pause.wait_reached()
             clock.advance(timedelta(seconds=-1))  # the changing server's clock is 1 s behind
             a.api(CHANGE, {"c": PASSWORD, "n": NEW_PASSWORD}, token=token).ok()
             pause.release()
-            late_token, _ = late.result()
+            refused = late.result()
         a.settle()
-        assert_token_refused(a.api, late_token)
+        assert refused.codes == ["UNAUTHENTICATED"], refused.body
+        assert refused.data is None
+        sessions = [p.session_id for p in list_all_sessions_of_customer(store, "alice")]
+        assert sessions == [session_id]  # the late login's session was taken back
         assert_token_works(a.api, token, session_id)
 
 
@@ -207,11 +216,12 @@ def test_change_password_of_300_sessions_answers_in_a_handful_of_calls(
             request_calls = dict(calls.counts)
         a.settle()
         assert len(result.ok()["changePassword"]["endedSessionIds"]) == 100
-        # Token; the password check's read; bump and restamp (2 UpdateItem); one page.
+        # Token; the password check's attempt reserved and taken back (2 UpdateItem, where
+        # it was one GetItem before the lockout became atomic); bump and restamp (2
+        # UpdateItem); one page.
         assert request_calls == {
             "BatchGetItem": 1,
-            "GetItem": 1,
-            "UpdateItem": 2,
+            "UpdateItem": 4,
             "Query": 1,
             "BatchWriteItem": 4,
         }
