@@ -80,7 +80,8 @@ def configure(parameters: Argon2Parameters, *, threads: int, queue: int) -> None
     old.close()
 
 
-def hashing_pool() -> BoundedCallRunner:
+def password_hashing_runner() -> BoundedCallRunner:
+    """This process's argon2 pool (its `pending` is what the metrics report)."""
     return _pool
 
 
