@@ -98,7 +98,7 @@ def test_child_queries_are_in_flight_together(
         Api(client).admin(NESTED_QUERY, {"c": "bob"}).ok()
     runner.close()
     # All 30 childSessions Queries are handed to the pool before the first one returns.
-    assert runner.max_in_flight >= 30
+    assert runner.max_pending >= 30
     if backend == "dynamodb_local":
         # With a real pool, several Queries are on the wire at the same moment.
         assert calls.max_in_flight["Query"] > 1
