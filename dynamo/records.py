@@ -24,6 +24,10 @@ def _state(value: object) -> SessionState:
     return "active" if value == "active" else "closing"
 
 
+def _number(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else None
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -92,6 +96,10 @@ class Customer:
     kept_session_id: str | None = None
     """The parent session whose changePassword made this generation: it lives on at the
     generation before (until it is restamped), see `dynamo.revocation`."""
+    login_attempts: int = 0
+    """Password attempts ever reserved (only ever grows): "did anyone try since me?"."""
+    failed_window: int | None = None
+    """Which window `failed_logins` counts in: the `login_attempts` number that opened it."""
 
 
 AnyRecord = ParentSession | ChildSession | Customer
@@ -126,6 +134,8 @@ def _customer(item: Item, parsed: ParsedKey) -> Customer:
         session_generation=_count(item.get("session_generation")),
         revoked_reason=_text(item.get("revoked_reason")),
         kept_session_id=_text(item.get("kept_session_id")),
+        login_attempts=_count(item.get("login_attempts")),
+        failed_window=_number(item.get("failed_window")),
     )
 
 

@@ -147,6 +147,12 @@ def create_session(
     return parent
 
 
+def remove_unissued_session(store: Store, session: ParentSession) -> None:
+    """Delete a parent session whose token was never handed out (so it has no children):
+    a login that found, in its last write, that it must not succeed."""
+    store.client.delete_item(TableName=store.table_name, Key=to_attributes(session.key))
+
+
 # getSessionBySessionId -------------------------------------------------------------------
 
 

@@ -8,6 +8,9 @@ from typing import Any
 import orjson
 
 from dynamo.batch import batch_put
+from dynamo.customers import create_customer_if_missing
+from dynamo.errors import InvalidIdError
+from dynamo.keys import parse_key
 from dynamo.store import Store
 
 
@@ -38,7 +41,28 @@ def read_model_items(path: Path, table_name: str | None = None) -> list[dict[str
 
 
 def load_model(store: Store, path: Path, source_table: str | None = None) -> int:
-    """Write the model's items into `store`'s table; returns how many were written."""
+    """Write the model's items into `store`'s table; returns how many were written.
+
+    Tables written by others hold sessions but no customer items. For each customer whose
+    sessions are loaded, a customer item without a password is created if there is none
+    (conditional PutItem, so loading twice changes nothing): `registerCustomer` relies on
+    that item alone, and must not let a stranger set a password on such a customer.
+    """
     items = read_model_items(path, source_table)
     batch_put(store, items)
+    for customer_id in sorted(customers_of(items)):
+        try:
+            create_customer_if_missing(store, customer_id)
+        except InvalidIdError:
+            continue  # an id the API refuses anyway: nobody can register or log in as it
     return len(items)
+
+
+def customers_of(items: list[dict[str, Any]]) -> set[str]:
+    """The customer ids of the parent sessions (and customer items) among `items`."""
+    found = set()
+    for item in items:
+        parsed = parse_key(item["PK"]["S"], item["SK"]["S"])
+        if parsed is not None and parsed.kind in ("parent", "customer") and parsed.customer_id:
+            found.add(parsed.customer_id)
+    return found

@@ -15,7 +15,7 @@ from resolvers.change_feed import ChangeFeed
 from resolvers.cleanup import BackgroundCleanup
 from resolvers.errors import STORE_UNAVAILABLE_MESSAGE, ApiError, StoreUnavailable
 from resolvers.loaders import Loaders
-from resolvers.passwords import password_hashing_runner
+from resolvers.passwords import hashing_slot
 
 if TYPE_CHECKING:
     from resolvers.session_cookie import SessionCookieJar
@@ -61,8 +61,10 @@ class RequestContext:
         return await self.runner.run(fn, *args, **kwargs)
 
     async def hash_work(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run password hashing in its own pool, apart from the DynamoDB calls."""
-        return await password_hashing_runner().run(fn, *args, **kwargs)
+        """Run password hashing in its own bounded pool, apart from the DynamoDB calls;
+        `RateLimited` at once when its queue is full."""
+        with hashing_slot() as pool:
+            return await pool.run(fn, *args, **kwargs)
 
     async def authenticate(self) -> None:
         """Find the caller: once per request, and only for a query that passed validation,

@@ -52,10 +52,11 @@ async def session(ctx: RequestContext, customer_id: str, session_id: str) -> Par
 
 async def last_login_time(ctx: RequestContext, customer_id: str) -> datetime | None:
     """From the customer item (every login writes it; a consistent batched read); from the
-    GSI partition only for tables written by others, which have no customer item."""
+    GSI partition only when it holds none: tables written by others, whose customer items
+    (written by `sessiongraph load`) know nothing of their sessions' logins."""
     if not can_read_customer(ctx.require_caller(), customer_id):
         return None
     item = await ctx.loaders.customer_by_id.load(customer_id)
-    if item is not None:
+    if item is not None and item.last_login_time is not None:
         return item.last_login_time
     return await ctx.call(get_last_login_time_by_customer_id, ctx.store, customer_id)

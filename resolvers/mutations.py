@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 from dynamo.cleanup import end_listed_sessions
 from dynamo.customers import (
-    get_customer,
-    is_locked,
-    record_failed_login,
+    ensure_customer,
     record_login,
     register_customer,
+    release_attempt,
 )
 from dynamo.errors import ConflictError
 from dynamo.keys import validate_id
@@ -21,9 +20,10 @@ from dynamo.lifecycle import (
     expire_child_session,
     expire_session,
 )
+from dynamo.lockout import CustomerChangedError, LoginAttempt, reserve_login_attempt
 from dynamo.records import ChildSession, Customer, ParentSession
 from dynamo.revocation import SessionEndedError, change_password_keeping, end_all_sessions
-from dynamo.sessions import create_session
+from dynamo.sessions import create_session, remove_unissued_session
 from resolvers.access import can_end_session
 from resolvers.audit import audit
 from resolvers.caller import Admin, Anonymous, SessionCaller
@@ -34,12 +34,15 @@ from resolvers.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 from resolvers.passwords import (
     MAX_PASSWORD_LENGTH,
     check_password_rules,
     hash_password,
+    hashing_slot,
+    needs_rehash,
     verify_password,
 )
 from resolvers.sessions import session_by_id
@@ -49,6 +52,10 @@ MAX_CLIENT_LENGTH = 128
 DEFAULT_CLEANUP_IN_REQUEST = 100
 WRONG_CREDENTIALS = (
     "customerId or password is wrong (after several failures, logins are paused for a while)"
+)
+REVOKED_DURING_LOGIN = (
+    "the customer's sessions were ended (logoutAll or a password change) while this login "
+    "ran: log in again"
 )
 
 
@@ -68,13 +75,28 @@ async def register(ctx: RequestContext, customer_id: str, password: str) -> Cust
         raise Conflict(f"customer {customer_id!r} exists already; log in instead") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    attempt: LoginAttempt
+    customer: Customer
+    """The customer item as the reservation read it (strongly consistent)."""
+    new_hash: str | None = None
+    """The password hashed again with this process's argon2 parameters, when they differ."""
+
+
 async def login(ctx: RequestContext, customer_id: str, password: str | None) -> Login:
+    """Customer first: the customer item exists (and gives the session generation) before
+    the session is written; the last write records the login only if nothing revoked the
+    customer's sessions (or changed the password) meanwhile."""
     validate_id(customer_id, "customerId")
+    check: PasswordCheck | None = None
     if password is None:
         if not isinstance(ctx.require_caller(), Admin):
             raise Unauthenticated("a password is required (only the admin may log in without)")
+        customer = await ctx.call(ensure_customer, ctx.store, customer_id)
     else:
-        await _check_password(ctx, customer_id, password)
+        check = await _verify(ctx, customer_id, password, rehash=True)
+        customer = check.customer
     secret = new_secret()
     session = await ctx.call(
         create_session,
@@ -83,8 +105,27 @@ async def login(ctx: RequestContext, customer_id: str, password: str | None) -> 
         token_hash=hash_secret(secret),
         ip_address=ctx.client_ip,
         user_agent=ctx.user_agent,
+        generation=customer.session_generation,
     )
-    await ctx.call(record_login, ctx.store, customer_id, ctx.store.clock.now())
+    try:
+        await ctx.call(
+            record_login,
+            ctx.store,
+            customer_id,
+            session.last_login_time or ctx.store.clock.now(),
+            attempt=check.attempt if check else None,
+            generation=customer.session_generation,
+            verified_hash=customer.password_hash if check else None,
+            new_hash=check.new_hash if check else None,
+        )
+    except CustomerChangedError as exc:
+        # Verified against a password (or a generation) that is no longer the customer's:
+        # no token is handed out, and the session goes.
+        await ctx.call(remove_unissued_session, ctx.store, session)
+        ctx.login_outcome = "bad_credentials" if check else None
+        raise Unauthenticated(WRONG_CREDENTIALS if check else REVOKED_DURING_LOGIN) from exc
+    if check:
+        ctx.login_outcome = "success"
     session = await ctx.call(enforce_session_cap, ctx.store, session)
     if password is None:
         audit("admin_login", customer_id=customer_id, session_id=session.session_id)
@@ -92,25 +133,47 @@ async def login(ctx: RequestContext, customer_id: str, password: str | None) -> 
     return Login(access_token=token, session=session)
 
 
-async def _check_password(ctx: RequestContext, customer_id: str, password: str) -> Customer:
-    """Verify a password login, throttled per customer (state on the customer item).
+async def _verify(
+    ctx: RequestContext, customer_id: str, password: str, *, rehash: bool = False
+) -> PasswordCheck:
+    """Check a password, throttled per customer (`dynamo.lockout`, state on the customer item).
 
-    An unknown customer, a wrong password and a locked customer get the same error after
-    the same argon2 work, so the answer tells nothing of which it was.
+    In order: a place in the argon2 queue (else `RATE_LIMITED` at once, nothing counted);
+    the attempt reserved by one conditional write (refused as locked past the threshold);
+    then argon2. An unknown customer and a wrong password cost the same argon2 work; a
+    locked customer costs none (its answer is quicker, its message the same). A failure
+    needs no further write: the reservation counted it.
     """
     if len(password) > MAX_PASSWORD_LENGTH:
+        ctx.login_outcome = "bad_credentials"
         raise Unauthenticated(WRONG_CREDENTIALS)
-    customer = await ctx.call(get_customer, ctx.store, customer_id)
-    stored = customer.password_hash if customer else None
-    matches = await ctx.hash_work(verify_password, stored, password)
-    locked = customer is not None and is_locked(customer, ctx.store.clock.now())
-    if customer is not None and matches and not locked:
-        return customer
-    if customer is not None and not locked:
-        # Attempts while locked are not counted: a stranger's guesses cannot keep the
-        # lock on for ever, and the owner's right password never extends it.
-        await ctx.call(record_failed_login, ctx.store, customer_id)
-    raise Unauthenticated(WRONG_CREDENTIALS)
+    try:
+        with hashing_slot() as pool:
+            attempt = await ctx.call(reserve_login_attempt, ctx.store, customer_id)
+            if attempt.outcome == "locked":
+                ctx.login_outcome = "locked"
+                raise Unauthenticated(WRONG_CREDENTIALS)
+            stored = attempt.customer.password_hash if attempt.customer else None
+            matches = await pool.run(verify_password, stored, password)
+            if not matches or attempt.customer is None or stored is None:
+                ctx.login_outcome = "bad_credentials"
+                raise Unauthenticated(WRONG_CREDENTIALS)
+            new_hash = None
+            if rehash and needs_rehash(stored):
+                new_hash = await pool.run(hash_password, password)
+    except RateLimited:
+        ctx.login_outcome = "rate_limited"
+        raise
+    return PasswordCheck(attempt, attempt.customer, new_hash)
+
+
+async def _check_password(ctx: RequestContext, customer_id: str, password: str) -> Customer:
+    """Verify the customer's current password outside a login (changePassword): the same
+    throttle, and a success takes its reserved attempt back."""
+    check = await _verify(ctx, customer_id, password)
+    await ctx.call(release_attempt, ctx.store, customer_id, check.attempt)
+    ctx.login_outcome = "success"
+    return check.customer
 
 
 def _check_client(client: str) -> str:

@@ -63,7 +63,11 @@ class Mutation:
         password: Annotated[
             str | None,
             strawberry.argument(
-                description="The customer's password; omitted only with the admin token."
+                description=(
+                    "The customer's password; omitted only with the admin token. The admin's "
+                    "passwordless (SSO) login of a customerId that was never registered "
+                    "creates that customer, without a password."
+                )
             ),
         ] = None,
     ) -> LoginPayload:

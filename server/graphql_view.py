@@ -38,17 +38,21 @@ if TYPE_CHECKING:
     from server.cookies import SessionCookiePolicy
 
 log = logging.getLogger("sessiongraph")
-RETRY_AFTER_SECONDS = "1"
-"""`Retry-After` on STORE_UNAVAILABLE and RATE_LIMITED answers."""
+RETRY_AFTER_SECONDS = 1
+RETRY_LATER_CODES = frozenset({"RATE_LIMITED", "STORE_UNAVAILABLE"})
+"""Errors that say "not now": their response carries `Retry-After`."""
 
 
 def json_error(
     status: int, message: str, code: str = "BAD_USER_INPUT", *, accept: str | None = None
 ) -> JSONResponse:
     """A request error answered before GraphQL runs, in the media type `accept` asks for."""
-    return media.error_response(
+    response = media.error_response(
         status, message, code, graphql_response=media.wants_graphql_response(accept)
     )
+    if code in RETRY_LATER_CODES:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class SessionGraphView(GraphQL[RequestContext, None]):
@@ -159,10 +163,8 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         response = super().create_response(response_data, sub_response)
         if sub_response.media_type == media.GRAPHQL_RESPONSE_JSON:
             response.headers["content-type"] = media.GRAPHQL_RESPONSE_CONTENT_TYPE
-        errors: Any = response_data.get("errors") if isinstance(response_data, dict) else None
-        codes = {(e.get("extensions") or {}).get("code") for e in errors or []}
-        if codes & {"STORE_UNAVAILABLE", "RATE_LIMITED"}:
-            response.headers.setdefault("retry-after", RETRY_AFTER_SECONDS)
+        if _error_codes(response_data) & RETRY_LATER_CODES:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     async def parse_http_body(
@@ -247,3 +249,14 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         except PersistedQueryError as exc:
             ensure_scope().error_codes = [exc.code]
             return exc.response(accept=request.headers.get("accept"))
+
+
+def _error_codes(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> set[str]:
+    results = data if isinstance(data, list) else [data]
+    codes = set()
+    for result in results:
+        for error in result.get("errors") or []:
+            extensions = error.get("extensions") if isinstance(error, dict) else None
+            if isinstance(extensions, dict):
+                codes.add(str(extensions.get("code")))
+    return codes

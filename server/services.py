@@ -10,6 +10,7 @@ from dynamo.connect import Connection, connect
 from dynamo.runner import BlockingCallRunner
 from dynamo.store import Store
 from dynamo.table import create_table
+from resolvers import passwords
 from resolvers.cleanup import BackgroundCleanup
 from server.settings import Settings
 
@@ -46,6 +47,11 @@ def open_connection(settings: Settings) -> Connection:
 
 
 def open_services(settings: Settings, clock: Clock | None = None) -> Services:
+    passwords.configure(
+        settings.argon2_parameters(),
+        threads=settings.argon2_pool_threads(),
+        queue=settings.argon2_queue_size(),
+    )
     connection = open_connection(settings)
     if settings.create_table and connection.kind != "embedded":
         create_table(connection.client, settings.table_name)

@@ -6,11 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dynamo.connect import ClientTimeouts, resolve_kind
 from dynamo.store import DEFAULT_TABLE_NAME, LockoutPolicy, SessionPolicy
+from resolvers.cpus import usable_cpus
+from resolvers.passwords import QUEUE_PER_THREAD, Argon2Parameters
 from schema.build import QueryLimits
 
 MIN_PRODUCTION_ADMIN_TOKEN = 32
@@ -60,6 +62,15 @@ class Settings(BaseSettings):
     failed_login_window_minutes: float = Field(15, gt=0)
     lockout_minutes: float = Field(1, gt=0, description="first lock; doubles per failure")
     max_lockout_minutes: float = Field(60, gt=0)
+
+    argon2_threads: int | None = Field(
+        None, ge=1, le=256, description="argon2 threads; default: the CPUs this process may use"
+    )
+    argon2_queue: int | None = Field(
+        None, ge=0, description="password checks waiting beyond those running; past it RATE_LIMITED"
+    )
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id passes")
+    argon2_memory_kib: int = Field(65_536, ge=7_168, description="argon2id memory per hash")
 
     max_depth: int = Field(12, ge=1)
     max_aliases: int = Field(30, ge=0)
@@ -170,6 +181,24 @@ class Settings(BaseSettings):
                 "browsers and would let any site act as a logged-in user)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _argon2_at_least_owasp(self) -> Settings:
+        problems = self.argon2_parameters().problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def argon2_parameters(self) -> Argon2Parameters:
+        return Argon2Parameters(time_cost=self.argon2_time_cost, memory_kib=self.argon2_memory_kib)
+
+    def argon2_pool_threads(self) -> int:
+        return self.argon2_threads or usable_cpus()
+
+    def argon2_queue_size(self) -> int:
+        if self.argon2_queue is not None:
+            return self.argon2_queue
+        return QUEUE_PER_THREAD * self.argon2_pool_threads()
 
     def store_kind(self) -> Literal["embedded", "endpoint", "aws"]:
         """The store these settings open, `auto` resolved: the endpoint when one is configured

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dynamo.customers import (
+    ensure_customer,
     get_customer,
     get_customers,
     record_login,
@@ -15,8 +16,7 @@ from dynamo.customers import (
 )
 from dynamo.errors import ConflictError
 from dynamo.keys import customer_key
-from dynamo.sessions import create_session
-from tests.dynamo.helpers import raw_item
+from tests.dynamo.helpers import raw_item, sent
 
 
 def test_register_then_read_a_customer(store: Any, clock: Any) -> None:
@@ -46,12 +46,33 @@ def test_registering_never_takes_over_an_sso_only_customer(store: Any, clock: An
     assert customer is not None and customer.password_hash is None
 
 
-def test_registering_never_takes_over_a_customer_with_foreign_sessions(store: Any) -> None:
-    # Tables written by others hold sessions but no customer item.
-    create_session(store, "mno", token_hash="h")
-    with pytest.raises(ConflictError, match="mno"):
-        register_customer(store, "mno", "attacker-hash")
-    assert get_customer(store, "mno") is None
+def test_registering_is_one_conditional_put_and_never_reads_the_gsi(store: Any, calls: Any) -> None:
+    calls.reset()
+    register_customer(store, "alice", "hash-1")
+    assert calls.counts == {"PutItem": 1}
+    (put,) = sent(calls, "PutItem")
+    assert put["ConditionExpression"] == "attribute_not_exists(PK)"
+
+
+def test_ensure_customer_creates_a_passwordless_customer_once_and_keeps_an_existing_one(
+    store: Any, clock: Any, calls: Any
+) -> None:
+    calls.reset()
+    created = ensure_customer(store, "carol")
+    assert calls.counts == {"UpdateItem": 1}
+    assert (created.customer_id, created.password_hash, created.created_at) == (
+        "carol",
+        None,
+        clock.now(),
+    )
+    assert created.session_generation == 0
+    clock.advance(timedelta(hours=1))
+    assert ensure_customer(store, "carol") == created
+    with pytest.raises(ConflictError, match="carol"):
+        register_customer(store, "carol", "attacker-hash")
+    register_customer(store, "alice", "hash-1")
+    alice = ensure_customer(store, "alice")
+    assert alice.password_hash == "hash-1"
 
 
 def test_record_login_moves_the_last_login_and_keeps_created_at(store: Any, clock: Any) -> None:

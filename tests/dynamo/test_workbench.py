@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
+from dynamo.customers import get_customer, register_customer
+from dynamo.errors import ConflictError
 from dynamo.lifecycle import expire_session
 from dynamo.sessions import (
     get_child_session,
@@ -36,8 +38,28 @@ def test_load_writes_every_item_in_batches(store: Any, calls: Any) -> None:
     items = read_model_items(SAMPLE_MODEL)
     calls.reset()
     assert load_model(store, SAMPLE_MODEL) == len(items) == 8
-    assert calls.counts == {"BatchWriteItem": 1}
+    # The items in one batch, and one conditional PutItem per customer (MNO, PQR, STU).
+    assert calls.counts == {"BatchWriteItem": 1, "PutItem": 3}
     assert len(raw_partition(store, "suuid#a81kq2zz")) == 4
+
+
+def test_load_gives_each_loaded_customer_an_item_so_nobody_can_register_as_them(
+    store: Any, clock: Any
+) -> None:
+    register_customer(store, "PQR", "hash-of-pqr")  # a customer of ours already
+    load_model(store, SAMPLE_MODEL)
+    customers = [get_customer(store, c) for c in ("MNO", "PQR", "STU")]
+    assert [(c.customer_id, c.password_hash) if c else None for c in customers] == [
+        ("MNO", None),
+        ("PQR", "hash-of-pqr"),
+        ("STU", None),
+    ]
+    with pytest.raises(ConflictError, match="MNO"):
+        register_customer(store, "MNO", "attacker-hash")
+    # Loading again changes no customer item: the writes are conditional.
+    clock.advance(timedelta(hours=1))
+    load_model(store, SAMPLE_MODEL)
+    assert [get_customer(store, c) for c in ("MNO", "PQR", "STU")] == customers
 
 
 def test_a_foreign_parent_session_reads_with_zone_less_times_as_utc(sample: Any) -> None:

@@ -85,6 +85,7 @@ def test_a_failing_write_is_store_unavailable(api, store, failure):
         'mutation { registerCustomer(customerId: "alice", password: "long enough") { customerId } }'
     )
     assert_refused(result, "STORE_UNAVAILABLE", STORE_UNAVAILABLE)
+    assert result.headers.get("retry-after") == "1"  # "not now": try again shortly
     _assert_no_leak(result.body)
 
 

@@ -17,7 +17,11 @@ from dynamo import lifecycle
 from dynamo.clock import ManualClock
 from dynamo.keys import child_session_key, parent_session_key
 from dynamo.runner import BlockingCallRunner
-from dynamo.sessions import create_session, get_sessions_by_customer_id
+from dynamo.sessions import (
+    create_session,
+    get_sessions_by_customer_id,
+    list_all_sessions_of_customer,
+)
 from dynamo.store import SessionPolicy, Store, to_attributes
 from resolvers import cleanup, mutations
 from resolvers.errors import INVALID_TOKEN
@@ -44,6 +48,10 @@ CHANGE = (
 LOGOUT = "mutation { logout { endedSessionIds } }"
 CHILD = 'mutation { createChildSession(client: "app") { accessToken } }'
 SSO = "mutation($c: String!) { login(customerId: $c) { accessToken session { sessionId } } }"
+LOGIN = (
+    "mutation($c: String!, $p: String) "
+    "{ login(customerId: $c, password: $p) { accessToken session { sessionId } } }"
+)
 
 
 @dataclasses.dataclass
@@ -89,29 +97,27 @@ def _is_session_put(customer_id: str) -> Any:
 # -- defect 1 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 7 part B: login must pass the generation read with the password hash "
-    "(create_session(generation=...)); until then it reads the generation after argon2",
-)
 def test_a_login_with_the_old_password_in_flight_during_a_change_is_dead(
     store: Store, clock: ManualClock
 ) -> None:
-    """Defect 1: the login read the customer (old hash) before the change and writes its
-    session after it. Its session is of the old generation: refused."""
+    """Defect 1: the login read the customer (old hash, old generation) in its attempt's
+    reservation before the change, and goes on after it. Its last write is conditioned on
+    that generation and hash: no token, and its session is taken back."""
     with app(store) as a:
         a.api.register("alice", PASSWORD)
         token, session_id = a.api.login("alice", PASSWORD)
-        customer_read = lambda p: p["Key"]["PK"]["S"] == "c#alice"  # noqa: E731
-        with paused(store.client, "GetItem", when=customer_read, after=True) as pause:
-            late = Background(lambda: a.api.login("alice", PASSWORD))
-            pause.wait_reached()  # it holds the old hash; argon2 and the write are to come
+        customer_write = lambda p: p["Key"]["PK"]["S"] == "c#alice"  # noqa: E731
+        with paused(store.client, "UpdateItem", when=customer_write, after=True) as pause:
+            late = Background(lambda: a.api(LOGIN, {"c": "alice", "p": PASSWORD}))
+            pause.wait_reached()  # it holds the old hash; argon2 and the writes are to come
             a.api(CHANGE, {"c": PASSWORD, "n": NEW_PASSWORD}, token=token).ok()
             clock.advance(timedelta(seconds=1))  # as in the report: 0.6 s later
             pause.release()
-            late_token, _ = late.result()
+            refused = late.result()
         a.settle()
-        assert_token_refused(a.api, late_token)
+        assert refused.codes == ["UNAUTHENTICATED"], refused.body
+        sessions = [p.session_id for p in list_all_sessions_of_customer(store, "alice")]
+        assert sessions == [session_id]
         assert_token_works(a.api, token, session_id)
 
 
@@ -120,19 +126,24 @@ def test_a_session_written_after_a_password_change_by_a_login_before_it_is_dead(
 ) -> None:
     """Defect 1, the part this branch owns: the session's write lands after the change; it
     carries the generation its login read before, so it is dead on arrival (the old code
-    compared the login's clock with the change's: equal clocks here, a second apart)."""
+    compared the login's clock with the change's: equal clocks here, a second apart). Since
+    the lockout work, the login's last write is conditioned on that generation too, so the
+    login hands out no token at all and takes its session back."""
     with app(store) as a:
         a.api.register("alice", PASSWORD)
         token, session_id = a.api.login("alice", PASSWORD)
         with paused(store.client, "PutItem", when=_is_session_put("alice")) as pause:
-            late = Background(lambda: a.sso("alice"))
+            late = Background(lambda: a.api.admin(SSO, {"c": "alice"}))
             pause.wait_reached()
             clock.advance(timedelta(seconds=-1))  # the changing server's clock is 1 s behind
             a.api(CHANGE, {"c": PASSWORD, "n": NEW_PASSWORD}, token=token).ok()
             pause.release()
-            late_token, _ = late.result()
+            refused = late.result()
         a.settle()
-        assert_token_refused(a.api, late_token)
+        assert refused.codes == ["UNAUTHENTICATED"], refused.body
+        assert refused.data is None
+        sessions = [p.session_id for p in list_all_sessions_of_customer(store, "alice")]
+        assert sessions == [session_id]  # the late login's session was taken back
         assert_token_works(a.api, token, session_id)
 
 
@@ -207,11 +218,12 @@ def test_change_password_of_300_sessions_answers_in_a_handful_of_calls(
             request_calls = dict(calls.counts)
         a.settle()
         assert len(result.ok()["changePassword"]["endedSessionIds"]) == 100
-        # Token; the password check's read; bump and restamp (2 UpdateItem); one page.
+        # Token; the password check's attempt reserved and taken back (2 UpdateItem, where
+        # it was one GetItem before the lockout became atomic); bump and restamp (2
+        # UpdateItem); one page.
         assert request_calls == {
             "BatchGetItem": 1,
-            "GetItem": 1,
-            "UpdateItem": 2,
+            "UpdateItem": 4,
             "Query": 1,
             "BatchWriteItem": 4,
         }

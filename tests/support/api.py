@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -34,6 +34,8 @@ query($c: String!) {
 class GraphQLResult:
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    """The response's headers, names in lower case."""
 
     @property
     def data(self) -> Any:
@@ -70,7 +72,11 @@ class Api:
         response = self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
         )
-        return GraphQLResult(response.status_code, response.json())
+        return GraphQLResult(
+            response.status_code,
+            response.json(),
+            {k.lower(): v for k, v in response.headers.items()},
+        )
 
     def admin(self, query: str, variables: dict[str, Any] | None = None) -> GraphQLResult:
         return self(query, variables, token=ADMIN_TOKEN)
