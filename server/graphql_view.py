@@ -189,13 +189,14 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             and super().should_render_graphql_ide(request)
         )
 
-    def encode_json(self, data: object) -> str | bytes:
+    def encode_json(self, data: object) -> str:
         """orjson: several times faster than `json.dumps` for a response body. It refuses
         what JSON allows but UTF-8 cannot carry (a lone surrogate): that goes the old way.
         (Requests stay decoded by `json`, which reads such strings for the input checks to
-        refuse with a message.)"""
+        refuse with a message.) Always text: Strawberry sends bytes over WebSocket as a
+        binary frame, which graphql-ws in a browser refuses."""
         try:
-            return orjson.dumps(data)
+            return orjson.dumps(data).decode()
         except orjson.JSONEncodeError:
             return super().encode_json(data)
 

@@ -83,7 +83,10 @@ class GraphQLWS:
 
     def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
         """The next message; raises TimeoutError when none comes within `timeout`."""
-        message: dict[str, Any] = json.loads(self.socket.recv(timeout=timeout))
+        frame = self.socket.recv(timeout=timeout)
+        # graphql-ws in a browser parses text frames only: a binary frame is a protocol error.
+        assert isinstance(frame, str), f"expected a text frame, got binary {frame[:80]!r}"
+        message: dict[str, Any] = json.loads(frame)
         return message
 
     def closed(self, timeout: float = TIMEOUT) -> Closed:
