@@ -5,6 +5,7 @@ the response media type (`server.media`) and persisted queries (`server.persiste
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -198,7 +199,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         try:
             return orjson.dumps(data).decode()
         except orjson.JSONEncodeError:
-            return super().encode_json(data)
+            return json.dumps(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
