@@ -12,6 +12,7 @@ apart (`closing=True`) and every other field sees UNAUTHENTICATED.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Mapping, Sequence
 
@@ -53,10 +54,8 @@ def find_session_caller(store: Store, token: str) -> SessionCaller | None:
         return caller
     cap = parent_deadline_cap(caller.parent, store) if caller.is_child else None
     touched = touch_session(store, caller.session, cap)
-    generation = caller.customer_generation
-    if isinstance(touched, ParentSession):
-        return SessionCaller(session=touched, parent=touched, customer_generation=generation)
-    return SessionCaller(session=touched, parent=caller.parent, customer_generation=generation)
+    parent = touched if isinstance(touched, ParentSession) else caller.parent
+    return dataclasses.replace(caller, session=touched, parent=parent)
 
 
 def check_session_token(store: Store, token: str) -> SessionCaller | None:
@@ -125,7 +124,10 @@ def caller_from_records(key: TokenKey, records: Sequence[AnyRecord | None]) -> S
     if not is_current(customer, parent, session):
         return None
     return SessionCaller(
-        session=session, parent=parent, customer_generation=generation_of(customer)
+        session=session,
+        parent=parent,
+        customer_generation=generation_of(customer),
+        customer=customer,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dynamo.records import ChildSession, ParentSession
+from dynamo.records import ChildSession, Customer, ParentSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,9 @@ class SessionCaller:
     parent: ParentSession
     customer_generation: int = 0
     """The customer's `session_generation`, read with the token (changePassword bumps it)."""
+    customer: Customer | None = None
+    """The customer item read with the token (strongly consistent): reads reuse it to tell
+    revoked sessions apart (`resolvers.liveness`) without reading it again."""
     closing: bool = False
     """The parent is `closing` (a logout cut short): the token may only call `logout`."""
 

@@ -11,6 +11,7 @@ from dynamo.sessions import get_last_login_time_by_customer_id, get_sessions_by_
 from resolvers.access import can_read_customer
 from resolvers.caller import Admin
 from resolvers.context import RequestContext
+from resolvers.liveness import live_page, live_parent
 
 
 async def customer(ctx: RequestContext, customer_id: str) -> str | None:
@@ -35,9 +36,11 @@ async def sessions(
     if not can_read_customer(ctx.require_caller(), customer_id):
         return Page(records=[], cursors=[], has_next_page=False)
     # Read from the GSI: not primed into the loaders, which hold consistent reads only.
-    return await ctx.call(
+    # Which of them are revoked is decided from the customer item, read consistently.
+    page = await ctx.call(
         get_sessions_by_customer_id, ctx.store, customer_id, first=first, after=after
     )
+    return await live_page(ctx, customer_id, page, None)
 
 
 async def session(ctx: RequestContext, customer_id: str, session_id: str) -> ParentSession | None:
@@ -47,7 +50,7 @@ async def session(ctx: RequestContext, customer_id: str, session_id: str) -> Par
     if not can_read_customer(ctx.require_caller(), customer_id):
         return None
     found = await ctx.loaders.session_by_key.load((key["PK"], key["SK"]))
-    return found if isinstance(found, ParentSession) else None
+    return await live_parent(ctx, found if isinstance(found, ParentSession) else None)
 
 
 async def last_login_time(ctx: RequestContext, customer_id: str) -> datetime | None:

@@ -251,6 +251,8 @@ async def _clean_up(ctx: RequestContext, customer: Customer) -> list[str]:
     Returns the ids deleted now (`endedSessionIds`: at most the page size; every session of
     the customer has ended anyway)."""
     customer_id = customer.customer_id
+    # Later fields of this request judge sessions by the new generation (`resolvers.liveness`).
+    ctx.loaders.customer_by_id.prime(customer_id, customer, force=True)
     listed = await ctx.call(
         end_listed_sessions, ctx.store, customer, customer_id, limit=_cleanup_limit(ctx)
     )

@@ -14,6 +14,7 @@ from resolvers.access import can_read_session
 from resolvers.context import RequestContext
 from resolvers.customers import customer
 from resolvers.errors import BadUserInput
+from resolvers.liveness import live_parent
 from resolvers.sessions import with_live_parent
 
 
@@ -70,4 +71,6 @@ async def node(ctx: RequestContext, global_id: str) -> ParentSession | ChildSess
     found = await ctx.loaders.session_by_key.load((key["PK"], key["SK"]))
     if isinstance(found, ChildSession):
         found = await with_live_parent(ctx, found)
+    elif isinstance(found, ParentSession):
+        found = await live_parent(ctx, found)
     return found if found is not None and can_read_session(caller, found) else None

@@ -12,6 +12,7 @@ from dynamo.records import ChildSession, ParentSession
 from resolvers.access import can_read_session
 from resolvers.caller import SessionCaller
 from resolvers.context import RequestContext
+from resolvers.liveness import live_child, live_page, live_parent
 
 AnySession = ParentSession | ChildSession
 EMPTY_PAGE: Page[ChildSession] = Page(records=[], cursors=[], has_next_page=False)
@@ -32,7 +33,7 @@ async def session_by_id(ctx: RequestContext, session_id: str) -> AnySession | No
     ctx.require_caller()
     parent = await ctx.loaders.parent_session_by_id.load(session_id)
     if parent is not None:
-        return _visible(ctx, parent)
+        return _visible(ctx, await live_parent(ctx, parent))
     return _visible(ctx, await with_live_parent(ctx, await child_by_id(ctx, session_id)))
 
 
@@ -46,12 +47,12 @@ async def child_by_id(ctx: RequestContext, child_session_id: str) -> ChildSessio
 
 
 async def with_live_parent(ctx: RequestContext, child: ChildSession | None) -> ChildSession | None:
-    """The child if its parent is alive (a child never outlives its parent), with the
-    customer filled in from the parent for child items written without one."""
+    """The child if it and its parent are alive (a child never outlives its parent; neither
+    was revoked), with the customer filled in from the parent for child items without one."""
     if child is None:
         return None
     owner = await load_parent(ctx, child)
-    if owner is None or owner.state != "active":
+    if owner is None or owner.state != "active" or await live_child(ctx, owner, child) is None:
         return None
     if child.customer_id is None:
         child = dataclasses.replace(child, customer_id=owner.customer_id)
@@ -72,12 +73,14 @@ async def session_by_child_session_id(
 
 
 async def load_parent(ctx: RequestContext, child: ChildSession) -> ParentSession | None:
-    """A child's parent: by full key when the child names its customer, else by id."""
+    """A child's live parent: by full key when the child names its customer, else by id."""
     if child.customer_id is not None:
         key = parent_session_key(child.parent_session_id, child.customer_id)
         found = await ctx.loaders.session_by_key.load((key["PK"], key["SK"]))
-        return found if isinstance(found, ParentSession) else None
-    return await ctx.loaders.parent_session_by_id.load(child.parent_session_id)
+        return await live_parent(ctx, found if isinstance(found, ParentSession) else None)
+    return await live_parent(
+        ctx, await ctx.loaders.parent_session_by_id.load(child.parent_session_id)
+    )
 
 
 async def parent(ctx: RequestContext, record: AnySession) -> ParentSession | None:
@@ -105,7 +108,7 @@ async def child_sessions(
         (record.session_id, record.customer_id, first, after)
     )
     ctx.loaders.prime([*page.records, *([page.parent] if page.parent else [])])
-    return page
+    return await live_page(ctx, record.customer_id, page, page.parent or record)
 
 
 async def customer_id_of(ctx: RequestContext, record: AnySession) -> str:
