@@ -39,19 +39,40 @@ VIEWER = "{ viewer { sessionId } }"
 SESSIONS = "query($c: String!) { customer(customerId: $c) { sessions(first: 50) { edges { node { sessionId } } } } }"
 
 
-@pytest.fixture
-def servers(dynamodb_local_server: Any) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def _two_servers(local: Any, env: dict[str, str]) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     table = f"revoke_processes_{os.getpid()}_{next(_tables)}"
-    client = dynamodb_local_server.client()
+    client = local.client()
     create_table(client, table)
-    env = {"SESSIONGRAPH_MAX_SESSIONS_PER_CUSTOMER": str(CAP), "SESSIONGRAPH_POOL_SIZE": "8"}
-    url = dynamodb_local_server.endpoint_url
+    env = {"SESSIONGRAPH_POOL_SIZE": "8", **env}
+    url = local.endpoint_url
     with (
         ServerProcess.start(endpoint_url=url, table_name=table, admin_token=ADMIN, env=env) as one,
         ServerProcess.start(endpoint_url=url, table_name=table, admin_token=ADMIN, env=env) as two,
     ):
         yield one, two
     client.delete_table(TableName=table)
+
+
+@pytest.fixture
+def servers(dynamodb_local_server: Any) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two servers with a session cap of `CAP`."""
+    yield from _two_servers(
+        dynamodb_local_server, {"SESSIONGRAPH_MAX_SESSIONS_PER_CUSTOMER": str(CAP)}
+    )
+
+
+@pytest.fixture
+def uncapped_servers(dynamodb_local_server: Any) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two servers with no session cap (it would end the caller's oldest session) and a
+    failed-login threshold above the burst (attempts in flight count towards it)."""
+    yield from _two_servers(
+        dynamodb_local_server,
+        {
+            "SESSIONGRAPH_MAX_SESSIONS_PER_CUSTOMER": "0",
+            "SESSIONGRAPH_FAILED_LOGIN_THRESHOLD": "50",
+            "SESSIONGRAPH_ARGON2_QUEUE": "32",
+        },
+    )
 
 
 def _works(server: ServerProcess, token: str) -> bool:
@@ -96,16 +117,13 @@ def test_concurrent_logins_past_the_cap_across_two_servers(
             assert set(newest) <= ids and len(ids) <= CAP + 1, (ids, returned)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs issue 7 part B: login must pass the generation read with the password hash",
-)
 def test_old_password_logins_during_a_change_all_end_across_two_servers(
-    servers: tuple[ServerProcess, ServerProcess],
+    uncapped_servers: tuple[ServerProcess, ServerProcess],
 ) -> None:
     """Logins with the old password race a password change on the other server. Whatever
     the interleaving, once the change has answered no token they got may work: those made
     before it were ended by it, those written after it are of the old generation."""
+    servers = uncapped_servers
     one, two = servers
     started = time.monotonic()
     one.graphql(
