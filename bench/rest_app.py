@@ -10,7 +10,9 @@ Strawberry view, resolvers, loaders. Served by uvicorn like `sessiongraph serve`
         python -m uvicorn bench.rest_app:create_app --factory --host 127.0.0.1 --port 8001
 
 - `GET /sessions/{id}` with the admin token = `session(sessionId:)`: one Query on the
-  session's partition (`get_session_by_session_id` without the customer).
+  session's partition (`get_session_by_session_id` without the customer), then the
+  customer item (BatchGetItem) to tell a revoked session from a live one
+  (`dynamo.revocation.session_is_current`), as `resolvers/liveness.py` does.
 - `GET /viewer` with a session token = `viewer`: the token check of `resolvers/auth.py`
   (one consistent BatchGetItem of session + customer, the idle deadline slid at most once
   per touch interval), nothing else.
@@ -34,6 +36,7 @@ from starlette.routing import Route
 
 from dynamo.customers import get_customers
 from dynamo.records import ChildSession, ParentSession
+from dynamo.revocation import session_is_current
 from dynamo.sessions import (
     get_child_sessions_by_session_id,
     get_session_by_session_id,
@@ -73,6 +76,10 @@ def create_app() -> Starlette:
         if not is_admin(request):
             return UNAUTHORIZED
         found = await runner.run(get_session_by_session_id, store, request.path_params["id"])
+        if found is not None:
+            (customer,) = await runner.run(get_customers, store, [found.customer_id])
+            if not session_is_current(customer, found):
+                found = None
         if found is None:
             return JSONResponse({"error": "not found"}, status_code=404)
         return JSONResponse(session_fields(found))
