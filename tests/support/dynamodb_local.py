@@ -38,7 +38,9 @@ def _free_port() -> int:
 
 
 @dataclass
-class DynamoDBLocal:
+class LocalEngine:
+    """A DynamoDB-compatible engine we started (DynamoDB Local, dynalite), on 127.0.0.1."""
+
     process: subprocess.Popen[bytes]
     endpoint_url: str
 
@@ -58,35 +60,44 @@ class DynamoDBLocal:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(timeout=10)
 
 
-def start() -> DynamoDBLocal:
-    directory = emulator_dir()
-    port = _free_port()
+DynamoDBLocal = LocalEngine
+
+
+def start_engine(
+    name: str, command: list[str], port: int, timeout: float, cwd: Path | None = None
+) -> LocalEngine:
+    """Start an engine on `port` and wait until it lists tables (stopped if it never does)."""
     process = subprocess.Popen(
-        [
-            "java",
-            f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(directory / "DynamoDBLocal.jar"),
-            "-inMemory",
-            "-disableTelemetry",
-            "-port",
-            str(port),
-        ],
-        cwd=directory,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    local = DynamoDBLocal(process, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    client = local.client()
+    engine = LocalEngine(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout
+    client = engine.client()
     while True:
         try:
             client.list_tables()
-            return local
+            return engine
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:
-                local.stop()
-                raise RuntimeError(f"DynamoDB Local did not start on port {port}") from None
-            time.sleep(0.2)
+                engine.stop()
+                raise RuntimeError(f"{name} did not start on port {port}") from None
+            time.sleep(0.2)  # polling a starting process, not a race
+
+
+def start() -> LocalEngine:
+    directory = emulator_dir()
+    port = _free_port()
+    command = [
+        "java",
+        f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(directory / "DynamoDBLocal.jar"),
+        "-inMemory",
+        "-disableTelemetry",
+        "-port",
+        str(port),
+    ]
+    return start_engine("DynamoDB Local", command, port, STARTUP_TIMEOUT, cwd=directory)
