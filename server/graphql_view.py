@@ -18,10 +18,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from resolvers.change_feed import ChangeFeed
 from resolvers.context import RequestContext
@@ -29,6 +32,7 @@ from schema.documents import PREPARED_DOCUMENT
 from schema.errors import ErrorPolicy
 from server import media, metrics
 from server.graphiql import graphiql_page
+from server.json_post import JsonOperation, read_json_operation
 from server.persisted import PersistedQueries, PersistedQueryError, document_id
 from server.protocol_errors import teach
 from server.request_scope import ensure_scope
@@ -42,6 +46,7 @@ log = logging.getLogger("sessiongraph")
 RETRY_AFTER_SECONDS = 1
 RETRY_LATER_CODES = frozenset({"RATE_LIMITED", "STORE_UNAVAILABLE"})
 """Errors that say "not now": their response carries `Retry-After`."""
+POST_OPERATION_TYPES = frozenset(OperationType.from_http("POST"))
 
 
 def json_error(
@@ -94,6 +99,11 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self.persisted = persisted
         self.session_cookie = session_cookie
         self.record_metrics = record_metrics
+        # A JSON POST skips Strawberry's generic pipeline (`server.json_post`) unless an HTTP
+        # streaming transport is on, which a POST's `Accept` could ask for.
+        self.reads_json_directly = not any(
+            protocol in self.stream_transport_classes_by_protocol for protocol in self.protocols
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -228,6 +238,9 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             return await super().run(request)
         try:
             async with asyncio.timeout(self.execution_timeout):
+                operation = await read_json_operation(request) if self.reads_json_directly else None
+                if operation is not None:
+                    return await self._execute_json(request, operation, context, root_value)
                 return await super().run(
                     request,
                     context=UNSET if context is None else context,
@@ -251,6 +264,39 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         except PersistedQueryError as exc:
             ensure_scope().error_codes = [exc.code]
             return exc.response(accept=request.headers.get("accept"))
+
+    async def _execute_json(
+        self, request: Request, operation: JsonOperation, context: Any, root_value: Any
+    ) -> Response:
+        """What Strawberry's `run` does for one JSON operation: the same hooks of this view
+        (sub-response, context, persisted queries, result, response), the same execution
+        and the same errors, without its generic request handling."""
+        sub_response = await self.get_sub_response(request)
+        if context is None:
+            context = await self.get_context(request, response=sub_response)
+        query, extensions = operation.query, operation.extensions
+        if self.persisted is not None:
+            resolved = self.persisted.resolve(query, extensions, operation.document_id)
+            query = resolved.query
+            if resolved.prepared is not None:
+                extensions = {**(extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
+        try:
+            result = await self.schema.execute(
+                query,
+                root_value=root_value,
+                variable_values=operation.variables,
+                context_value=context,
+                operation_name=operation.operation_name,
+                allowed_operation_types=POST_OPERATION_TYPES,
+                operation_extensions=extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except InvalidOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason("POST")) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
+        return self.create_response(await self.process_result(request, result), sub_response)
 
 
 def _error_codes(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> set[str]:
