@@ -8,8 +8,9 @@ returned are primed in, so reading them again costs nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from functools import cached_property
+from collections.abc import Callable, Iterable
+from functools import cached_property, partial
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -28,10 +29,19 @@ from dynamo.store import Store
 SessionKey = tuple[str, str]
 """(PK, SK) of a session item."""
 AnySession = ParentSession | ChildSession
+T = TypeVar("T")
 
 
 def session_key(record: AnySession) -> SessionKey:
     return record.pk, record.sk
+
+
+async def each(calls: list[Callable[[], T]], runner: BlockingCallRunner) -> list[T]:
+    """Run the calls concurrently in the pool, results in order. One call (the usual batch
+    of a request that names one id) is awaited directly: `gather` would wrap it in a task."""
+    if len(calls) == 1:
+        return [await runner.run(calls[0])]
+    return list(await asyncio.gather(*(runner.run(call) for call in calls)))
 
 
 class SessionByKeyLoader(DataLoader[SessionKey, AnySession | None]):
@@ -47,17 +57,46 @@ class SessionByKeyLoader(DataLoader[SessionKey, AnySession | None]):
 
 
 class ParentSessionByIdLoader(DataLoader[str, ParentSession | None]):
-    """Parent sessions when only the id is known: a Query on `PK` each, run concurrently."""
+    """Parent sessions when only the id is known: a Query on `PK` each, run concurrently.
 
-    def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
+    A batch of one id (`session(sessionId:)`, `node(id:)`) also reads the parent's customer
+    item in the same thread hand-off, when this request has not loaded it yet: the
+    revocation check reads it next (`resolvers/liveness.py`), and a second trip through the
+    pool costs more CPU than the check itself. The DynamoDB calls are the same two, in the
+    same order; the customer is primed into `customers`."""
+
+    def __init__(
+        self, store: Store, runner: BlockingCallRunner, customers: CustomerByIdLoader
+    ) -> None:
+        def unknown(customer_id: str) -> bool:
+            return customers.cache_map.get(customer_id) is None
+
         async def load(session_ids: list[str]) -> list[ParentSession | None]:
-            return list(
-                await asyncio.gather(
-                    *(runner.run(get_session_by_session_id, store, sid) for sid in session_ids)
+            if len(session_ids) > 1:
+                return await each(
+                    [partial(get_session_by_session_id, store, sid) for sid in session_ids],
+                    runner,
                 )
+            parent, customer_read, customer = await runner.run(
+                read_parent_and_customer, store, session_ids[0], unknown
             )
+            if parent is not None and customer_read:
+                customers.prime(parent.customer_id, customer)
+            return [parent]
 
         super().__init__(load_fn=load)
+
+
+def read_parent_and_customer(
+    store: Store, session_id: str, unknown: Callable[[str], bool]
+) -> tuple[ParentSession | None, bool, Customer | None]:
+    """In one pool thread: the parent session, then its customer item if `unknown`.
+    Returns the parent, whether the customer item was read, and that item."""
+    parent = get_session_by_session_id(store, session_id)
+    if parent is None or not unknown(parent.customer_id):
+        return parent, False, None
+    (customer,) = get_customers(store, [parent.customer_id])
+    return parent, True, customer
 
 
 class ChildSessionByIdLoader(DataLoader[str, ChildSession | None]):
@@ -68,13 +107,9 @@ class ChildSessionByIdLoader(DataLoader[str, ChildSession | None]):
 
     def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
         async def load(child_ids: list[str]) -> list[ChildSession | None]:
-            return list(
-                await asyncio.gather(
-                    *(
-                        runner.run(get_child_session_by_child_session_id, store, cid)
-                        for cid in child_ids
-                    )
-                )
+            return await each(
+                [partial(get_child_session_by_child_session_id, store, cid) for cid in child_ids],
+                runner,
             )
 
         super().__init__(load_fn=load)
@@ -94,21 +129,20 @@ class ChildSessionsPageLoader(DataLoader[ChildPageKey, ChildPage]):
 
     def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
         async def load(keys: list[ChildPageKey]) -> list[ChildPage]:
-            return list(
-                await asyncio.gather(
-                    *(
-                        runner.run(
-                            get_child_sessions_by_session_id,
-                            store,
-                            session_id,
-                            first=first,
-                            after=after,
-                            customer_id=customer_id,
-                            include_parent=True,
-                        )
-                        for session_id, customer_id, first, after in keys
+            return await each(
+                [
+                    partial(
+                        get_child_sessions_by_session_id,
+                        store,
+                        session_id,
+                        first=first,
+                        after=after,
+                        customer_id=customer_id,
+                        include_parent=True,
                     )
-                )
+                    for session_id, customer_id, first, after in keys
+                ],
+                runner,
             )
 
         super().__init__(load_fn=load)
@@ -138,7 +172,7 @@ class Loaders:
 
     @cached_property
     def parent_session_by_id(self) -> ParentSessionByIdLoader:
-        return ParentSessionByIdLoader(self._store, self._runner)
+        return ParentSessionByIdLoader(self._store, self._runner, self.customer_by_id)
 
     @cached_property
     def child_session_by_id(self) -> ChildSessionByIdLoader:

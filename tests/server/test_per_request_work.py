@@ -95,6 +95,37 @@ def test_a_session_token_is_checked_in_one_hand_off(counted, settings, api):
     assert runner.handed_off == ["resolve_caller"]
 
 
+SESSION_BY_ID = "query($s: String!) { session(sessionId: $s) { sessionId state } }"
+
+
+def test_a_session_and_its_customer_are_read_in_one_hand_off(counted, settings, api, calls):
+    """`session(sessionId:)` reads the session, then its customer item for the revocation
+    check: the same two DynamoDB calls in the same order, in one trip through the pool."""
+    api.register("one-trip")
+    _, session_id = api.login("one-trip")
+    services, runner = counted
+    with TestClient(create_app(settings, services)) as client:
+        calls.reset()
+        data = Api(client)(SESSION_BY_ID, {"s": session_id}, token=ADMIN_TOKEN).ok()
+    assert data["session"] == {"sessionId": session_id, "state": "ACTIVE"}
+    assert runner.handed_off == ["read_parent_and_customer"]
+    assert [operation for operation, _ in calls.log] == ["Query", "BatchGetItem"]
+
+
+def test_a_customer_the_token_check_read_is_not_read_again(counted, settings, api, calls):
+    """Another session of the caller's own customer: the token check read that customer."""
+    api.register("one-trip-own")
+    token, _ = api.login("one-trip-own")
+    _, other_session = api.login("one-trip-own")
+    services, runner = counted
+    with TestClient(create_app(settings, services)) as client:
+        calls.reset()
+        data = Api(client)(SESSION_BY_ID, {"s": other_session}, token=token).ok()
+    assert data["session"]["sessionId"] == other_session
+    assert runner.handed_off == ["resolve_caller", "read_parent_and_customer"]
+    assert calls.counts == {"BatchGetItem": 1, "Query": 1}  # the token check; the session
+
+
 def test_argument_names_are_converted_once_and_alike():
     converter = CachedNameConverter()
     assert converter.apply_naming_config("child_session_id") == "childSessionId"
