@@ -103,3 +103,6 @@ class PreparedValidationCache(ValidationCache):
             yield
             return
         yield from super().on_validate()
+        lean = getattr(context.schema, "lean", None)
+        if lean is not None:  # `schema.ready_documents`: the next copy skips this pipeline
+            lean.remember(context)
