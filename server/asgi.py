@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import metrics
 from server.app import create_app
+from server.heap import settle_heap
 from server.logs import configure_logging
 from server.readiness import missing_table_message, table_missing
 from server.services import Services, open_services
@@ -61,6 +62,7 @@ class ServicesApp:
         try:
             app = create_app(self.settings, services)
             async with app.router.lifespan_context(app):
+                settle_heap(self.settings.gc_young_threshold)
                 self.app = app
                 yield
         finally:

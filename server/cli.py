@@ -88,6 +88,7 @@ def serve(args: argparse.Namespace) -> int:
     from dynamo.workbench import load_model
     from server.app import ConfigurationError, create_app
     from server.asgi import StartupError, open_checked_services
+    from server.heap import settle_heap
     from server.logs import configure_logging
 
     settings = _settings(args)
@@ -156,6 +157,7 @@ def serve(args: argparse.Namespace) -> int:
             services.close()
             return _serve_workers(settings, uvicorn_options)
         _return_after_graceful_shutdown()
+        settle_heap(settings.gc_young_threshold)
         uvicorn.run(app, **uvicorn_options)
     finally:
         services.close()

@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: float = Field(
         20, gt=0, description="on SIGTERM: how long requests in flight may still run"
     )
+    gc_young_threshold: int = Field(
+        10_000,
+        ge=0,
+        description=(
+            "objects allocated between two young-generation collections (Python's default "
+            "is 700); 0 leaves the collector as Python sets it (server/heap.py)"
+        ),
+    )
 
     @field_validator(
         "forwarded_allow_ips", "trusted_documents", "metrics_token", "log_format", mode="before"
