@@ -19,6 +19,7 @@ and their outcomes a fixed set.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import re
@@ -111,13 +112,19 @@ def operation_name_label(name: str | None) -> str:
         return name
 
 
+@functools.cache
+def _series(metric: Any, *labels: str) -> Any:
+    """A labelled series, looked up once: `labels()` takes a lock and checks its arguments on
+    every call, and the label values here are few (bounded above)."""
+    return metric.labels(*labels)
+
+
 def record_graphql_request(scope: RequestScope) -> None:
     operation_type = scope.operation_type or "unknown"
     outcome = scope.error_codes[0].lower() if scope.error_codes else "success"
-    GRAPHQL_REQUESTS.labels(
-        operation_type, operation_name_label(scope.operation_name), outcome
-    ).inc()
-    GRAPHQL_DURATION.labels(operation_type).observe(scope.duration_seconds)
+    name = operation_name_label(scope.operation_name)
+    _series(GRAPHQL_REQUESTS, operation_type, name, outcome).inc()
+    _series(GRAPHQL_DURATION, operation_type).observe(scope.duration_seconds)
     login_outcome = getattr(scope.context, "login_outcome", None)
     if login_outcome is not None:
         LOGINS.labels(login_outcome if login_outcome in LOGIN_OUTCOMES else "other").inc()
@@ -133,7 +140,7 @@ def track_queue(pool: str, runner: BlockingCallRunner) -> None:
 
 def refresh_queue_depth() -> None:
     for pool, runner in list(_queues.items()):
-        QUEUE_DEPTH.labels(pool).set(getattr(runner, "pending", 0))
+        _series(QUEUE_DEPTH, pool).set(getattr(runner, "pending", 0))
 
 
 # DynamoDB calls, from botocore's events on the client: one seam, no change to dynamo/.
@@ -176,9 +183,9 @@ def _before_call(context: dict[str, Any], **_: Any) -> None:
 
 def _finish(context: dict[str, Any], operation: str, outcome: str) -> None:
     started = context.pop(_STARTED, None)
-    DYNAMODB_CALLS.labels(operation, outcome).inc()
+    _series(DYNAMODB_CALLS, operation, outcome).inc()
     if started is not None:
-        DYNAMODB_DURATION.labels(operation).observe(time.perf_counter() - started)
+        _series(DYNAMODB_DURATION, operation).observe(time.perf_counter() - started)
 
 
 def _after_call(
