@@ -55,20 +55,27 @@ class Session(Node):
 
     @classmethod
     def of(cls, record: AnySession) -> Session:
-        return cls(id=strawberry.ID(session_global_id(record)), record=record)
+        return cls(
+            id=strawberry.ID(session_global_id(record)),
+            record=record,
+            session_id=record.session_id,
+            state=SessionState(record.state),
+            is_child=record.is_child,
+        )
 
     @classmethod
     def maybe(cls, record: AnySession | None) -> Session | None:
         return cls.of(record) if record is not None else None
 
-    @strawberry.field(
+    # The scalar fields every query asks for are plain attributes, set by `of`: Strawberry
+    # reads those without its resolver wrapper ("basic fields"), which costs more than the
+    # field itself (bench/README.md, issue 10).
+    session_id: str = strawberry.field(
         description=(
             "The session's id: a UUIDv7 (time-ordered) for sessions this server created; any "
             "string for sessions written by other tools."
         )
     )
-    def session_id(self) -> str:
-        return self.record.session_id
 
     @strawberry.field(description="The customer the session belongs to (a child: its parent's).")
     async def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
@@ -76,18 +83,13 @@ class Session(Node):
 
         return Customer.of(await resolve.customer_id_of(info.context, self.record))
 
-    @strawberry.field(description="ACTIVE while the session's token works.")
-    def state(self) -> SessionState:
-        return SessionState(self.record.state)
-
-    @strawberry.field(
+    state: SessionState = strawberry.field(description="ACTIVE while the session's token works.")
+    is_child: bool = strawberry.field(
         description=(
             "True for a child session (made by `createChildSession`), false for a parent "
             "(login) session."
         )
     )
-    def is_child(self) -> bool:
-        return self.record.is_child
 
     @strawberry.field(description="The parent session; null for a parent session.")
     async def parent(self, info: Info) -> Session | None:
