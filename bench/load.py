@@ -61,6 +61,11 @@ class Load:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def good_rps(self) -> float:
+        """Answers per second that were a 200 without errors."""
+        return max(self.requests - self.bad, 0) / self.seconds if self.seconds else 0.0
+
 
 LUA_RESULT = r"""
 bad = 0
