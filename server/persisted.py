@@ -226,10 +226,10 @@ async def document_id(request: AsyncHTTPRequestAdapter) -> object:
     URL of a GET, else from the JSON body Strawberry has already read and parsed."""
     if request.method == "GET":
         return request.query_params.get("documentId")
-    body = await request.get_body()
-    if b"documentId" not in body:
+    try:  # parsed again, not searched for the bytes: a JSON key may be written with escapes
+        parsed = json.loads(await request.get_body())
+    except ValueError:
         return None
-    parsed = json.loads(body)
     return parsed.get("documentId") if isinstance(parsed, dict) else None
 
 

@@ -64,3 +64,20 @@ def test_a_json_post_is_read_with_every_field():
 )
 def test_anything_else_is_left_to_strawberry(method, content_type, body):
     assert read(method, content_type, body) is None
+
+
+def test_both_paths_read_a_document_id_written_with_an_escape():
+    """`server.persisted.document_id` (Strawberry's path) and the JSON POST reader agree."""
+    from server.persisted import document_id
+
+    body = b'{"document\\u0049d": "sha256:abc"}'
+
+    class Adapter:
+        method = "POST"
+
+        async def get_body(self) -> bytes:
+            return body
+
+    operation = asyncio.run(read_json_operation(request("POST", "application/json", body)))
+    assert operation is not None and operation.document_id == "sha256:abc"
+    assert asyncio.run(document_id(Adapter())) == "sha256:abc"  # type: ignore[arg-type]
