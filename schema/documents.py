@@ -62,17 +62,23 @@ def prepare_document(
     return PreparedDocument(query, document, schema, rules.validation_rules)
 
 
-def prepared_document(context: ExecutionContext) -> PreparedDocument | None:
-    """The request's prepared document, if it has one for this schema and this text."""
-    extensions: Mapping[str, Any] = context.operation_extensions or {}
-    prepared = extensions.get(PREPARED_DOCUMENT)
+def prepared_for(
+    operation_extensions: Mapping[str, Any] | None, schema: object, query: str | None
+) -> PreparedDocument | None:
+    """The prepared document a request carries, if it was prepared on `schema` from `query`."""
+    prepared = (operation_extensions or {}).get(PREPARED_DOCUMENT)
     if (
         isinstance(prepared, PreparedDocument)
-        and prepared.schema is context.schema
-        and prepared.query == context.query
+        and prepared.schema is schema
+        and prepared.query == query
     ):
         return prepared
     return None
+
+
+def prepared_document(context: ExecutionContext) -> PreparedDocument | None:
+    """The request's prepared document, if it has one for this schema and this text."""
+    return prepared_for(context.operation_extensions, context.schema, context.query)
 
 
 class PreparedParserCache(ParserCache):

@@ -13,7 +13,7 @@ extension runner gives them:
 2. `ArgumentGuard`'s checks, then the caller (`Authenticate`), then a refused cookie is
    forgotten; an error here answers as it does from the hook: no data, that one error
    (`PreExecutionError`);
-3. the operation observers (the server's operation labels, `OperationLabels.observe`);
+3. the operation observers (the server's operation labels, `OperationLabels.observe_operation`);
 4. graphql-core's execution, called as Strawberry calls it.
 
 Everything else takes Strawberry's path: a document not seen before, or one that failed to
@@ -41,7 +41,7 @@ from strawberry.utils.operation import get_first_operation, get_operation_type
 
 from resolvers.context import RequestContext
 from resolvers.session_cookie import forget_refused_cookie
-from schema.documents import PREPARED_DOCUMENT, DocumentRules, PreparedDocument
+from schema.documents import DocumentRules, prepared_for
 from schema.limits import check_arguments
 
 OperationObserver = Callable[[str, str | None], None]
@@ -98,14 +98,9 @@ class LeanExecution:
         """The request's document if it may take the plain path."""
         if not query:
             return None
-        prepared = (operation_extensions or {}).get(PREPARED_DOCUMENT)
-        if isinstance(prepared, PreparedDocument):
-            usable = (
-                prepared.schema is schema
-                and prepared.query == query
-                and prepared.rules == self.rules.validation_rules
-            )
-            return prepared.document if usable else None
+        prepared = prepared_for(operation_extensions, schema, query)
+        if prepared is not None:
+            return prepared.document if prepared.rules == self.rules.validation_rules else None
         return self.documents.get(query)
 
 

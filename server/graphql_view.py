@@ -184,11 +184,22 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         data = await super().parse_http_body(request)
         if self.persisted is None or not isinstance(data, GraphQLRequestData):
             return data
-        resolved = self.persisted.resolve(data.query, data.extensions, await document_id(request))
-        data.query = resolved.query
-        if resolved.prepared is not None:
-            data.extensions = {**(data.extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
+        data.query, data.extensions = self._persisted_operation(
+            data.query, data.extensions, await document_id(request)
+        )
         return data
+
+    def _persisted_operation(
+        self, query: str | None, extensions: dict[str, Any] | None, document: object
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """The query a request runs and its extensions, with the prepared document (if any)
+        handed to the schema; `PersistedQueryError` when it may run none."""
+        if self.persisted is None:
+            return query, extensions
+        resolved = self.persisted.resolve(query, extensions, document)
+        if resolved.prepared is None:
+            return resolved.query, extensions
+        return resolved.query, {**(extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Not for a GET that names a persisted query (no `query`, but `extensions` or
@@ -274,12 +285,9 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         sub_response = await self.get_sub_response(request)
         if context is None:
             context = await self.get_context(request, response=sub_response)
-        query, extensions = operation.query, operation.extensions
-        if self.persisted is not None:
-            resolved = self.persisted.resolve(query, extensions, operation.document_id)
-            query = resolved.query
-            if resolved.prepared is not None:
-                extensions = {**(extensions or {}), PREPARED_DOCUMENT: resolved.prepared}
+        query, extensions = self._persisted_operation(
+            operation.query, operation.extensions, operation.document_id
+        )
         try:
             result = await self.schema.execute(
                 query,
