@@ -88,7 +88,7 @@ class RequestContext:
                 self.closing_caller, self.caller = self.caller, Anonymous()
             if isinstance(self.caller, SessionCaller):
                 self.loaders.prime({self.caller.session, self.caller.parent})
-                self.loaders.customer_by_id.prime(self.caller.customer_id, self.caller.customer)
+                self.loaders.prime_customer(self.caller.customer_id, self.caller.customer)
         except Exception as exc:
             if not is_store_unavailable(exc):
                 raise

@@ -164,19 +164,35 @@ class Loaders:
     def __init__(self, store: Store, runner: BlockingCallRunner) -> None:
         self._store = store
         self._runner = runner
+        self._primed: list[AnySession] = []
+        self._primed_customers: list[tuple[str, Customer | None]] = []
 
-    # Each loader is made on first use: most requests need one or two of them.
+    # Each loader is made on first use: most requests need one or two of them. Primes wait
+    # in `_primed` until then, so a request that never reads through a loader (`viewer`)
+    # does not pay for making it. A prime never overwrites (as `DataLoader.prime`), so
+    # applying the waiting ones in order at creation gives the same cache.
     @cached_property
     def session_by_key(self) -> SessionByKeyLoader:
-        return SessionByKeyLoader(self._store, self._runner)
+        loader = SessionByKeyLoader(self._store, self._runner)
+        for record in self._primed:
+            loader.prime(session_key(record), record)
+        return loader
 
     @cached_property
     def parent_session_by_id(self) -> ParentSessionByIdLoader:
-        return ParentSessionByIdLoader(self._store, self._runner, self.customer_by_id)
+        loader = ParentSessionByIdLoader(self._store, self._runner, self.customer_by_id)
+        for record in self._primed:
+            if isinstance(record, ParentSession):
+                loader.prime(record.session_id, record)
+        return loader
 
     @cached_property
     def child_session_by_id(self) -> ChildSessionByIdLoader:
-        return ChildSessionByIdLoader(self._store, self._runner)
+        loader = ChildSessionByIdLoader(self._store, self._runner)
+        for record in self._primed:
+            if isinstance(record, ChildSession):
+                loader.prime(record.session_id, record)
+        return loader
 
     @cached_property
     def child_sessions_page(self) -> ChildSessionsPageLoader:
@@ -184,16 +200,31 @@ class Loaders:
 
     @cached_property
     def customer_by_id(self) -> CustomerByIdLoader:
-        return CustomerByIdLoader(self._store, self._runner)
+        loader = CustomerByIdLoader(self._store, self._runner)
+        for customer_id, customer in self._primed_customers:
+            loader.prime(customer_id, customer)
+        return loader
+
+    def _made(self, name: str) -> bool:
+        return name in self.__dict__
 
     def prime(self, records: Iterable[AnySession]) -> None:
         """Prime with records from strongly consistent reads only (base table, never GSI)."""
         for record in records:
-            self.session_by_key.prime(session_key(record), record)
+            self._primed.append(record)
+            if self._made("session_by_key"):
+                self.session_by_key.prime(session_key(record), record)
             if isinstance(record, ParentSession):
-                self.parent_session_by_id.prime(record.session_id, record)
-            else:
+                if self._made("parent_session_by_id"):
+                    self.parent_session_by_id.prime(record.session_id, record)
+            elif self._made("child_session_by_id"):
                 self.child_session_by_id.prime(record.session_id, record)
+
+    def prime_customer(self, customer_id: str, customer: Customer | None) -> None:
+        """Prime a customer item from a strongly consistent read."""
+        self._primed_customers.append((customer_id, customer))
+        if self._made("customer_by_id"):
+            self.customer_by_id.prime(customer_id, customer)
 
     def forget(self, record: AnySession) -> None:
         """After a logout, later reads in the same request find the session gone."""

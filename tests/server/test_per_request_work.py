@@ -4,6 +4,7 @@ thread hand-off."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -143,3 +144,55 @@ def test_responses_are_encoded_by_orjson_and_a_lone_surrogate_still_goes_out(ser
     view = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/graphql")
     assert view.encode_json({"data": {"a": "é"}}) == '{"data":{"a":"é"}}'
     assert json.loads(view.encode_json({"data": {"a": "x\ud800"}})) == {"data": {"a": "x\ud800"}}
+
+
+def test_the_callers_own_session_and_customer_are_not_read_again(counted, settings, api, calls):
+    """The token check's reads are primed into the request's loaders (made only when a
+    field reads through them): the caller's own session and customer cost no second read."""
+    api.register("own-again")
+    token, session_id = api.login("own-again")
+    services, runner = counted
+    query = "query($s: String!) { session(sessionId: $s) { sessionId } viewer { customer { customerId } } }"
+    with TestClient(create_app(settings, services)) as client:
+        calls.reset()
+        data = Api(client)(query, {"s": session_id}, token=token).ok()
+    assert data == {
+        "session": {"sessionId": session_id},
+        "viewer": {"customer": {"customerId": "own-again"}},
+    }
+    assert runner.handed_off == ["resolve_caller"]
+    assert calls.counts == {"BatchGetItem": 1}  # the token check only
+
+
+def test_primes_kept_for_a_loader_made_later_give_the_same_cache(store, api, calls):
+    """A prime never overwrites an earlier one, whether the loader existed then or not."""
+    from dataclasses import replace
+
+    from dynamo.runner import BlockingCallRunner
+    from dynamo.sessions import get_session_by_session_id
+    from resolvers.loaders import Loaders, session_key
+
+    api.register("primes")
+    _, first_id = api.login("primes")
+    _, second_id = api.login("primes")
+    first = get_session_by_session_id(store, first_id)
+    second = get_session_by_session_id(store, second_id)
+    assert first is not None and second is not None
+    runner = BlockingCallRunner(1)
+
+    async def scenario() -> None:
+        loaders = Loaders(store, runner)
+        loaders.prime([first])
+        loaders.prime([replace(first, state="closing")])  # same key: the first prime stands
+        calls.reset()
+        assert await loaders.parent_session_by_id.load(first_id) is first
+        loaders.prime([second])  # the loaders exist now: primed directly
+        assert await loaders.session_by_key.load(session_key(second)) is second
+        assert await loaders.parent_session_by_id.load(second_id) is second
+        assert await loaders.session_by_key.load(session_key(first)) is first
+        assert calls.total == 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        runner.close()
