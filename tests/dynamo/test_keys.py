@@ -101,6 +101,33 @@ HOSTILE_IDS = {
 }
 
 
+def test_every_code_point_is_refused_exactly_when_it_is_a_control_a_surrogate_or_hash() -> None:
+    """The one-search fast path and the rule it stands for (Unicode categories Cc and Cs,
+    and `#`) agree on all of Unicode."""
+    disagree = []
+    for code in range(0x110000):
+        char = chr(code)
+        refused = char == "#" or unicodedata.category(char) in ("Cc", "Cs")
+        try:
+            validate_id(f"a{char}b")
+        except InvalidIdError:
+            accepted = False
+        else:
+            accepted = True
+        if accepted == refused:
+            disagree.append(hex(code))
+    assert disagree == []
+
+
+def test_a_value_that_is_not_a_string_is_refused() -> None:
+    class Text(str):
+        pass
+
+    with pytest.raises(InvalidIdError, match="must be a string"):
+        validate_id(42)  # type: ignore[arg-type]
+    assert validate_id(Text("abc")) == "abc"  # a str subclass takes the slow path, still valid
+
+
 @pytest.mark.parametrize(("bad", "reason"), HOSTILE_IDS.values(), ids=HOSTILE_IDS.keys())
 def test_validate_id_names_the_field_and_the_reason(bad: str, reason: str) -> None:
     with pytest.raises(InvalidIdError) as caught:
