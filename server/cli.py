@@ -74,6 +74,8 @@ def _worker_environment(settings: Settings) -> dict[str, str]:
         "SESSIONGRAPH_STORE": settings.store_kind(),
         "SESSIONGRAPH_TABLE_NAME": settings.table_name,
         "SESSIONGRAPH_CREATE_TABLE": "false",  # created (or found) by this process already
+        # Each worker shares the CPUs with the others (the argon2 pool's default size).
+        "SESSIONGRAPH_WORKERS": str(settings.workers),
     }
     if settings.endpoint_url:
         env["SESSIONGRAPH_ENDPOINT_URL"] = settings.endpoint_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -201,7 +202,10 @@ class Settings(BaseSettings):
         return Argon2Parameters(time_cost=self.argon2_time_cost, memory_kib=self.argon2_memory_kib)
 
     def argon2_pool_threads(self) -> int:
-        return self.argon2_threads or usable_cpus()
+        """The CPUs this process may use, shared among the workers that run on them: two
+        workers on two CPUs hash on one thread each, not two (four hashing threads on two
+        CPUs only queue, measured in bench/README.md)."""
+        return self.argon2_threads or max(1, math.ceil(usable_cpus() / self.workers))
 
     def argon2_queue_size(self) -> int:
         if self.argon2_queue is not None:

@@ -79,6 +79,31 @@ def test_the_pool_defaults_to_usable_cpus_and_four_waiting_per_thread(monkeypatc
     assert (settings.argon2_pool_threads(), settings.argon2_queue_size()) == (5, 0)
 
 
+def test_workers_share_the_cpus_between_their_pools(monkeypatch) -> None:
+    monkeypatch.setattr("server.settings.usable_cpus", lambda: 2)
+    monkeypatch.setenv("SESSIONGRAPH_WORKERS", "2")
+    assert Settings().argon2_pool_threads() == 1  # not two threads each on two CPUs
+    monkeypatch.setattr("server.settings.usable_cpus", lambda: 8)
+    monkeypatch.setenv("SESSIONGRAPH_WORKERS", "3")
+    settings = Settings()
+    assert (settings.argon2_pool_threads(), settings.argon2_queue_size()) == (3, 12)
+    monkeypatch.setenv("SESSIONGRAPH_WORKERS", "16")
+    assert Settings().argon2_pool_threads() == 1  # never none
+    monkeypatch.setenv("SESSIONGRAPH_ARGON2_THREADS", "4")
+    assert Settings().argon2_pool_threads() == 4  # an explicit size wins
+
+
+def test_serve_workers_tell_each_worker_how_many_share_the_machine(monkeypatch) -> None:
+    from server.cli import _worker_environment
+
+    monkeypatch.setattr("server.settings.usable_cpus", lambda: 6)
+    settings = Settings(workers=3, store="endpoint", endpoint_url="http://127.0.0.1:1")
+    for name, value in _worker_environment(settings).items():
+        monkeypatch.setenv(name, value)
+    in_a_worker = Settings()  # what a worker process builds from its environment
+    assert (in_a_worker.workers, in_a_worker.argon2_pool_threads()) == (3, 2)
+
+
 def test_the_default_costs_are_at_least_owasps_minimum_with_one_lane() -> None:
     parameters = Settings().argon2_parameters()
     assert (parameters.time_cost, parameters.memory_kib, parameters.parallelism) == (3, 65536, 1)
