@@ -459,7 +459,11 @@ def experiment_side_by_side(
     if len(worker_counts) == 1:
         report.skip(
             "two workers (ratio and scaling)",
-            "this tree's `sessiongraph serve` has no --workers: one worker measured only",
+            (
+                "this tree's `sessiongraph serve` has no --workers: one worker measured only"
+                if not args.workers
+                else f"--workers {worker_counts[0]} asked for one worker count only"
+            ),
         )
 
 
