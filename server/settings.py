@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     max_lockout_minutes: float = Field(60, gt=0)
 
     argon2_threads: int | None = Field(
-        None, ge=1, le=256, description="argon2 threads; default: the CPUs this process may use, shared among workers"
+        None,
+        ge=1,
+        le=256,
+        description="argon2 threads; default: the CPUs this process may use, shared among workers",
     )
     argon2_queue: int | None = Field(
         None, ge=0, description="password checks waiting beyond those running; past it RATE_LIMITED"
