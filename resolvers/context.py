@@ -87,7 +87,9 @@ class RequestContext:
             if isinstance(self.caller, SessionCaller) and self.caller.closing:
                 self.closing_caller, self.caller = self.caller, Anonymous()
             if isinstance(self.caller, SessionCaller):
-                self.loaders.prime({self.caller.session, self.caller.parent})
+                # A tuple, not a set: a set would hash every field of both records, and
+                # priming the same record twice (a parent session) changes nothing.
+                self.loaders.prime((self.caller.session, self.caller.parent))
                 self.loaders.prime_customer(self.caller.customer_id, self.caller.customer)
         except Exception as exc:
             if not is_store_unavailable(exc):
