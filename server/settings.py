@@ -211,9 +211,14 @@ class Settings(BaseSettings):
         return self.argon2_threads or max(1, math.ceil(usable_cpus() / self.workers))
 
     def argon2_queue_size(self) -> int:
+        """Four per thread of `argon2_threads`, or per CPU this process may use: not divided
+        among workers. The kernel spreads connections unevenly over the workers' shared
+        socket; a worker given more than its share would refuse (`RATE_LIMITED`) while another
+        worker's thread idles, and clients that retry at once turn that into a storm of
+        refusals that takes the CPU from hashing (bench/README.md, third pass)."""
         if self.argon2_queue is not None:
             return self.argon2_queue
-        return QUEUE_PER_THREAD * self.argon2_pool_threads()
+        return QUEUE_PER_THREAD * (self.argon2_threads or usable_cpus())
 
     def store_kind(self) -> Literal["embedded", "endpoint", "aws"]:
         """The store these settings open, `auto` resolved: the endpoint when one is configured
