@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from functools import cached_property, partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -34,6 +34,24 @@ T = TypeVar("T")
 
 def session_key(record: AnySession) -> SessionKey:
     return record.pk, record.sk
+
+
+SESSION_LOADERS: dict[
+    str, tuple[type[AnySession] | tuple[type[AnySession], ...], Callable[[Any], Any]]
+] = {
+    "session_by_key": ((ParentSession, ChildSession), session_key),
+    "parent_session_by_id": (ParentSession, lambda record: record.session_id),
+    "child_session_by_id": (ChildSession, lambda record: record.session_id),
+}
+"""The `Loaders` that hold session records: which records each holds, under which key."""
+L = TypeVar("L", bound=DataLoader[Any, Any])
+
+
+def _prime_sessions(name: str, loader: DataLoader[Any, Any], records: Iterable[AnySession]) -> None:
+    kind, key = SESSION_LOADERS[name]
+    for record in records:
+        if isinstance(record, kind):
+            loader.prime(key(record), record)
 
 
 async def each(calls: list[Callable[[], T]], runner: BlockingCallRunner) -> list[T]:
@@ -173,26 +191,17 @@ class Loaders:
     # applying the waiting ones in order at creation gives the same cache.
     @cached_property
     def session_by_key(self) -> SessionByKeyLoader:
-        loader = SessionByKeyLoader(self._store, self._runner)
-        for record in self._primed:
-            loader.prime(session_key(record), record)
-        return loader
+        return self._with_primes("session_by_key", SessionByKeyLoader(self._store, self._runner))
 
     @cached_property
     def parent_session_by_id(self) -> ParentSessionByIdLoader:
         loader = ParentSessionByIdLoader(self._store, self._runner, self.customer_by_id)
-        for record in self._primed:
-            if isinstance(record, ParentSession):
-                loader.prime(record.session_id, record)
-        return loader
+        return self._with_primes("parent_session_by_id", loader)
 
     @cached_property
     def child_session_by_id(self) -> ChildSessionByIdLoader:
         loader = ChildSessionByIdLoader(self._store, self._runner)
-        for record in self._primed:
-            if isinstance(record, ChildSession):
-                loader.prime(record.session_id, record)
-        return loader
+        return self._with_primes("child_session_by_id", loader)
 
     @cached_property
     def child_sessions_page(self) -> ChildSessionsPageLoader:
@@ -205,25 +214,23 @@ class Loaders:
             loader.prime(customer_id, customer)
         return loader
 
-    def _made(self, name: str) -> bool:
-        return name in self.__dict__
+    def _with_primes(self, name: str, loader: L) -> L:
+        _prime_sessions(name, loader, self._primed)
+        return loader
 
     def prime(self, records: Iterable[AnySession]) -> None:
         """Prime with records from strongly consistent reads only (base table, never GSI)."""
-        for record in records:
-            self._primed.append(record)
-            if self._made("session_by_key"):
-                self.session_by_key.prime(session_key(record), record)
-            if isinstance(record, ParentSession):
-                if self._made("parent_session_by_id"):
-                    self.parent_session_by_id.prime(record.session_id, record)
-            elif self._made("child_session_by_id"):
-                self.child_session_by_id.prime(record.session_id, record)
+        records = list(records)
+        self._primed += records
+        for name in SESSION_LOADERS:
+            made = self.__dict__.get(name)  # where `cached_property` keeps a made loader
+            if made is not None:
+                _prime_sessions(name, made, records)
 
     def prime_customer(self, customer_id: str, customer: Customer | None) -> None:
         """Prime a customer item from a strongly consistent read."""
         self._primed_customers.append((customer_id, customer))
-        if self._made("customer_by_id"):
+        if "customer_by_id" in self.__dict__:
             self.customer_by_id.prime(customer_id, customer)
 
     def forget(self, record: AnySession) -> None:
