@@ -16,6 +16,7 @@ from server.graphiql import ASSET_ROUTE_PREFIX, SCRIPTS, assets_installed
 from server.services import Services
 from server.settings import Settings
 from tests.security.helpers import PASSWORD, VIEWER, moto_only, serve
+from tests.support.servers import free_port
 
 PRODUCTION_TOKEN = "p" * 32
 TOKEN_PROBLEM = "SESSIONGRAPH_ADMIN_TOKEN must be set, at least 32 characters"
@@ -215,8 +216,10 @@ def test_production_refuses_get_queries(api, production, alice, calls):
 
 @pytest.fixture
 def served(monkeypatch):
-    """Runs of uvicorn.run, which is replaced: no server starts in these tests."""
+    """Runs of uvicorn.run, which is replaced: no server starts in these tests (`serve` still
+    checks that its port is free, so it gets one that is, not the default 8000)."""
     runs: list[dict] = []
+    monkeypatch.setenv("SESSIONGRAPH_PORT", str(free_port()))
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
     monkeypatch.setenv("SESSIONGRAPH_ENV", "production")
     for name in ("SESSIONGRAPH_ADMIN_TOKEN", "SESSIONGRAPH_STORE", "AWS_ENDPOINT_URL_DYNAMODB"):

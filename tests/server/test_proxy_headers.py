@@ -10,6 +10,7 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from server import cli
+from tests.support.servers import free_port
 
 ADMIN = "a" * 32
 BALANCER = "10.0.0.5"
@@ -20,8 +21,10 @@ LOGIN_IP = 'mutation { login(customerId: "alice") { session { ipAddress } } }'
 
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The options of each uvicorn.run, which is replaced: no server starts."""
+    """The options of each uvicorn.run, which is replaced: no server starts (`serve` still
+    checks that its port is free, so it gets one that is, not the default 8000)."""
     found: list[dict[str, Any]] = []
+    monkeypatch.setenv("SESSIONGRAPH_PORT", str(free_port()))
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: found.append(options))
     for name in ("SESSIONGRAPH_FORWARDED_ALLOW_IPS", "SESSIONGRAPH_ENV", "SESSIONGRAPH_STORE"):
         monkeypatch.delenv(name, raising=False)
