@@ -482,6 +482,16 @@ def argon2_bound(seconds: float, threads: int) -> float:
     return float(done.stdout.strip())
 
 
+def login_run(served: Served, target: Target, seconds: float) -> Load:
+    """One wrk run of logins, then a wait until the server has hashed what wrk left in flight,
+    so that neither the next run on it nor the argon2 bound measured next shares the CPUs
+    with that remainder (runs G5 and G6 refused logins for two seconds where a run started
+    on a server still draining the one before)."""
+    load = run_wrk(served.base_url, target, LOGIN_CONNECTIONS, seconds)
+    served.wait_until_idle()
+    return load
+
+
 def experiment_logins(
     servers: dict[tuple[str, int], Served], store: Store, args: argparse.Namespace, report: Report
 ) -> None:
@@ -503,16 +513,12 @@ def experiment_logins(
             raise RuntimeError(f"login failed: {body}")
     bounds: list[float] = []
     runs: dict[int, list[Load]] = {w: [] for w in graph}
-    run_wrk(next(iter(graph.values())).base_url, target, LOGIN_CONNECTIONS, 2)  # warm-up
+    login_run(next(iter(graph.values())), target, 2)  # warm-up
     for rep in range(args.alternations):
         steps: list[Callable[[], None]] = [
             lambda: bounds.append(argon2_bound(seconds, threads)),
             *(
-                (
-                    lambda w=w, s=s: runs[w].append(
-                        run_wrk(s.base_url, target, LOGIN_CONNECTIONS, seconds)
-                    )
-                )
+                (lambda w=w, s=s: runs[w].append(login_run(s, target, seconds)))
                 for w, s in graph.items()
             ),
         ]
