@@ -267,20 +267,6 @@ class Served:
     def cpu_seconds(self) -> float:
         return tree_cpu_seconds(self.process.pid)
 
-    def wait_until_idle(
-        self, *, busy_below: float = 0.1, interval: float = 0.25, timeout: float = 15.0
-    ) -> float:
-        """Waits until the server uses less than `busy_below` of a CPU over `interval` (after
-        wrk stops, the requests it left in flight still run: logins still hash for a second or
-        more), at most `timeout` seconds; answers the seconds waited."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            before = self.cpu_seconds()
-            time.sleep(interval)  # a sampling interval, not a wait for an event
-            if self.cpu_seconds() - before < busy_below * interval:
-                break
-        return time.monotonic() - started
-
     def stop(self, timeout: float = 15.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

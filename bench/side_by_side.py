@@ -488,7 +488,7 @@ def login_run(served: Served, target: Target, seconds: float) -> Load:
     with that remainder (runs G5 and G6 refused logins for two seconds where a run started
     on a server still draining the one before)."""
     load = run_wrk(served.base_url, target, LOGIN_CONNECTIONS, seconds)
-    served.wait_until_idle()
+    wait_idle(served)
     return load
 
 
