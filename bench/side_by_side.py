@@ -69,8 +69,9 @@ LOGIN_MIN_SECONDS = 10.0
 """A login takes tens to hundreds of ms of argon2: shorter runs count too few."""
 LOGIN_CONNECTIONS = 8
 """Within what one process admits to its argon2 pool (its threads + 4 queued per CPU: 10 on two
-cores for one worker, 9 for each of two): past it the server answers RATE_LIMITED at once (issue 7), and wrk, which does not
-honour Retry-After, would spend the machine on refusals instead of logins."""
+cores for one worker, 9 for each of two): past it the server answers RATE_LIMITED at once
+(issue 7), and wrk, which does not honour Retry-After, would spend the machine on refusals
+instead of logins."""
 
 SESSION_QUERY = "query($s: String!) { session(sessionId: $s) { sessionId state isChild } }"
 VIEWER_QUERY = "{ viewer { sessionId state isChild } }"

@@ -154,7 +154,7 @@ class Settings(BaseSettings):
         True,
         description=(
             "a log line per HTTP request (uvicorn's access line, with the request's id, "
-            "operation and duration); off saves 4-6 % of the CPU of a small request "
+            "operation and duration); off saves 4-7 % of the CPU of a small request "
             "(bench/README.md) where metrics or a load balancer's log count requests already"
         ),
     )

@@ -1,5 +1,5 @@
 """`SESSIONGRAPH_ACCESS_LOG`: one line per HTTP request by default; none when it is off, where
-metrics or a load balancer count requests already (the line costs 4-6 % of a small request's
+metrics or a load balancer count requests already (the line costs 4-7 % of a small request's
 CPU: bench/README.md)."""
 
 from __future__ import annotations
