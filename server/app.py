@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from resolvers.passwords import password_hashing_runner
 from schema.build import SessionGraphSchema, build_schema
 from server import metrics, tracing
+from server.access_log import AccessLog
 from server.cookies import SessionCookieGuard, SessionCookiePolicy
 from server.event_hub import EventHub
 from server.example import example_routes
@@ -156,12 +157,13 @@ def create_app(settings: Settings, services: Services) -> Starlette:
     if settings.example_enabled:
         routes += example_routes()
     probe = [Middleware(LoopLagProbe)] if settings.loop_lag_probe else []
+    access_log = AccessLog(settings.log_format_resolved) if settings.access_log else None
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
             *probe,
-            Middleware(RequestScopeMiddleware),
+            Middleware(RequestScopeMiddleware, access_log=access_log),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

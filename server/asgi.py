@@ -1,6 +1,6 @@
 """The ASGI app factory, for `sessiongraph serve --workers N` and for any ASGI server:
 
-    uvicorn --factory server.asgi:create_app_from_environment --workers 4
+    uvicorn --factory server.asgi:create_app_from_environment --workers 4 --no-access-log
     gunicorn -k uvicorn.workers.UvicornWorker 'server.asgi:create_app_from_environment()'
 
 Settings come from the environment (`SESSIONGRAPH_*`). Each worker process opens its own

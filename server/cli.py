@@ -133,7 +133,7 @@ def serve(args: argparse.Namespace) -> int:
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_graceful_shutdown": math.ceil(settings.graceful_shutdown_seconds),
         "ws_max_size": settings.max_body_bytes,  # a WebSocket message is capped like a body
-        "access_log": settings.access_log,
+        "access_log": False,  # the app writes the access line (server/access_log.py)
     }
     try:
         if args.load:

@@ -1,37 +1,50 @@
-"""Log lines: JSON (one object per line) or text, for every logger, uvicorn's access log too.
+"""Log lines: JSON (one object per line) or text, for every logger.
 
 Each line written while a request runs carries its request id, operation, duration so far and
-error codes (from `server.request_scope`). Secrets stay out: the access line drops the query
-string (a GET may carry variables), and botocore, boto3 and urllib3 never log below INFO
-(botocore's DEBUG lines hold request bodies, password hashes and token hashes included).
+error codes (from `server.request_scope`). The access line is the app's (`server.access_log`,
+in the same layout); uvicorn's, where uvicorn writes one anyway, is given the same fields.
+Secrets stay out: access lines drop the query string (a GET may carry variables), and
+botocore, boto3 and urllib3 never log below INFO (botocore's DEBUG lines hold request bodies,
+password hashes and token hashes included).
 """
 
 from __future__ import annotations
 
 import logging
 import logging.config
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
-from server.request_scope import current_scope
+from server.request_scope import RequestScope, current_scope
 
 LogFormat = Literal["json", "text"]
+_FIELDS = ("request_id", "operation_type", "operation", "duration_ms", "error_codes")
+"""What `request_fields` adds to every line."""
 QUIET_BELOW_INFO = ("botocore", "boto3", "urllib3", "s3transfer", "moto", "opentelemetry")
 """Loggers whose DEBUG lines carry request or response bodies."""
+
+
+def request_fields(scope: RequestScope | None) -> dict[str, Any]:
+    """The fields a line written during the request `scope` carries (None outside one)."""
+    if scope is None:
+        return dict.fromkeys(_FIELDS)
+    return {
+        "request_id": scope.request_id,
+        "operation_type": scope.operation_type,
+        "operation": scope.operation_name,
+        "duration_ms": round(scope.duration_seconds * 1000, 1),
+        "error_codes": list(scope.error_codes),
+    }
 
 
 class RequestFields(logging.Filter):
     """Adds the current request's fields to a record (None outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        scope = current_scope()
-        record.request_id = scope.request_id if scope else None
-        record.operation = scope.operation_name if scope else None
-        record.operation_type = scope.operation_type if scope else None
-        record.duration_ms = round(scope.duration_seconds * 1000, 1) if scope else None
-        record.error_codes = list(scope.error_codes) if scope else None
+        record.__dict__.update(request_fields(current_scope()))
         return True
 
 
@@ -52,7 +65,6 @@ class AccessLine(logging.Filter):
         return True
 
 
-_FIELDS = ("request_id", "operation_type", "operation", "duration_ms", "error_codes")
 _ACCESS_FIELDS = ("client", "method", "path", "status")
 _EXTRA_SKIP = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
@@ -63,7 +75,7 @@ _EXTRA_SKIP = frozenset(
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": json_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "pid": record.process,
@@ -81,26 +93,53 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+def json_time(created: float) -> str:
+    """A JSON line's `time`: UTC, ISO 8601, milliseconds."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+_last_second: tuple[int, str] = (-1, "")
+
+
+def text_time(created: float) -> str:
+    """A text line's time, in `logging`'s default layout (local time, `,` milliseconds).
+    The seconds are formatted once per second: most lines share them with the line before."""
+    global _last_second
+    second = int(created)
+    last, formatted = _last_second
+    if second != last:
+        formatted = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        _last_second = (second, formatted)
+    return f"{formatted},{int((created - second) * 1000):03d}"
+
+
+def text_suffix(fields: dict[str, Any]) -> str:
+    """A text line's request fields, ` [request=... operation=... ...]` ("" outside one)."""
+    request_id = fields.get("request_id")
+    if request_id is None:
+        return ""
+    parts = [f"request={request_id}"]
+    operation = fields.get("operation")
+    duration_ms = fields.get("duration_ms")
+    error_codes = fields.get("error_codes")
+    if operation:
+        parts.append(f"operation={operation}")
+    if duration_ms is not None:
+        parts.append(f"duration_ms={duration_ms}")
+    if error_codes:
+        parts.append("errors=" + ",".join(error_codes))
+    return f" [{' '.join(parts)}]"
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return text_time(record.created)
+
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        request_id = getattr(record, "request_id", None)
-        if request_id is None:
-            return text
-        parts = [f"request={request_id}"]
-        operation = getattr(record, "operation", None)
-        duration_ms = getattr(record, "duration_ms", None)
-        error_codes = getattr(record, "error_codes", None)
-        if operation:
-            parts.append(f"operation={operation}")
-        if duration_ms is not None:
-            parts.append(f"duration_ms={duration_ms}")
-        if error_codes:
-            parts.append("errors=" + ",".join(error_codes))
-        return f"{text} [{' '.join(parts)}]"
+        return super().format(record) + text_suffix(record.__dict__)
 
 
 def logging_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]:

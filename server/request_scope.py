@@ -1,8 +1,8 @@
 """What one HTTP request is, for its log lines and its metrics: id, start, operation, error codes.
 
 `RequestScopeMiddleware` (outermost) starts a scope per HTTP request in a context variable, so
-every log line of the request (uvicorn's access line included: uvicorn logs it from the app's
-`send`) and the metrics read the same scope. `OperationLabels` (a Strawberry extension) fills in
+every log line of the request (its access line included, `server.access_log`) and the metrics
+read the same scope. `OperationLabels` (a Strawberry extension) fills in
 the operation once the document is parsed; the GraphQL view fills in the error codes.
 """
 
@@ -13,10 +13,13 @@ import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+
+if TYPE_CHECKING:
+    from server.access_log import AccessLog
 
 REQUEST_ID_HEADER = b"x-request-id"
 
@@ -54,10 +57,13 @@ def ensure_scope() -> RequestScope:
 
 
 class RequestScopeMiddleware:
-    """Starts a scope per HTTP request and answers its id in `X-Request-Id`."""
+    """Starts a scope per HTTP request and answers its id in `X-Request-Id`; writes the
+    request's access line (if given an `access_log`) when the response starts, or, for a
+    request that raised before it did, with the 500 Starlette's error middleware answers."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: AccessLog | None = None) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,9 +71,15 @@ class RequestScopeMiddleware:
             return
         request = RequestScope()
         token = _current.set(request)
+        access_log = self.access_log
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
+                if access_log is not None:
+                    access_log.write(scope, request, message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request.request_id.encode()))
                 message = {**message, "headers": headers}
@@ -75,6 +87,10 @@ class RequestScopeMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not started and access_log is not None:
+                access_log.write(scope, request, 500)
+            raise
         finally:
             _current.reset(token)
 

@@ -153,9 +153,9 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         True,
         description=(
-            "a log line per HTTP request (uvicorn's access line, with the request's id, "
-            "operation and duration); off saves 4-7 % of the CPU of a small request "
-            "(bench/README.md) where metrics or a load balancer's log count requests already"
+            "a log line per HTTP request (`sessiongraph.access`, with the request's id, "
+            "operation and duration), written by the app; off where metrics or a load "
+            "balancer's log count requests already (bench/README.md measures its cost)"
         ),
     )
     metrics: bool | None = Field(None, description="/metrics; default: on, off in production")

@@ -1,13 +1,25 @@
-"""`SESSIONGRAPH_ACCESS_LOG`: one line per HTTP request by default; none when it is off, where
-metrics or a load balancer count requests already (the line costs 4-7 % of a small request's
-CPU: bench/README.md)."""
+"""The access line (`server/access_log.py`): one per HTTP request by default, written by the
+app in the layout of the other log lines; none with `SESSIONGRAPH_ACCESS_LOG=false`, where
+metrics or a load balancer count requests already (bench/README.md measures its cost)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from server.access_log import LOGGER_NAME, AccessLog
+from server.logs import JsonFormatter, LogFormat, RequestFields, TextFormatter, text_time
+from server.request_scope import RequestScopeMiddleware, current_scope
 from server.settings import Settings
 from tests.support.api import ADMIN_TOKEN
 from tests.support.servers import ServerProcess
@@ -28,7 +40,8 @@ def _access_lines(access_log: str | None) -> list[dict[str, object]]:
         assert server.stop() == 0
     lines = [json.loads(line) for line in server.output if not line.startswith(BANNER)]
     assert any(line["logger"] == "uvicorn.error" for line in lines)  # it did log
-    return [line for line in lines if line["logger"] == "uvicorn.access"]
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]  # not twice
+    return [line for line in lines if line["logger"] == LOGGER_NAME]
 
 
 def test_by_default_each_request_has_an_access_line_with_its_request_fields() -> None:
@@ -53,3 +66,109 @@ def test_the_setting(monkeypatch: pytest.MonkeyPatch, value: str | None, expecte
     if value is not None:
         monkeypatch.setenv("SESSIONGRAPH_ACCESS_LOG", value)
     assert Settings().access_log is expected
+
+
+def _tiny_app(log_format: LogFormat, lines: list[str]) -> Starlette:
+    async def item(request: Request) -> PlainTextResponse:
+        scope = current_scope()
+        assert scope is not None
+        scope.operation_type, scope.operation_name = "query", "Item"
+        scope.error_codes.append("NOT_FOUND")
+        return PlainTextResponse("gone", status_code=404)
+
+    async def broken(request: Request) -> PlainTextResponse:
+        raise RuntimeError("a bug")
+
+    return Starlette(
+        routes=[Route("/items/{id}", item), Route("/broken", broken)],
+        middleware=[
+            Middleware(RequestScopeMiddleware, access_log=AccessLog(log_format, lines.append))
+        ],
+    )
+
+
+def _formatted_by_logging(formatter: logging.Formatter, message: str, fields: Any) -> str:
+    """What `server.logs` formats for a record of the access logger with these fields."""
+    record = logging.makeLogRecord({"name": LOGGER_NAME, "levelno": 20, "levelname": "INFO"})
+    record.msg, record.args = message, None
+    RequestFields().filter(record)  # outside a request: the fields come from `fields`
+    record.__dict__.update(fields)
+    return formatter.format(record)
+
+
+def test_text_line_is_laid_out_like_every_other_line_and_drops_the_query_string() -> None:
+    lines: list[str] = []
+    with TestClient(_tiny_app("text", lines)) as client:
+        response = client.get("/items/7?password=hunter2")
+    assert response.status_code == 404
+    (line,) = lines
+    assert line.endswith("\n") and "hunter2" not in line
+    request_id = response.headers["x-request-id"]
+    message = 'testclient:50000 - "GET /items/7 HTTP/1.1" 404'
+    duration = re.search(r"duration_ms=([0-9.]+)", line)
+    assert duration is not None
+    fields = {
+        "request_id": request_id,
+        "operation": "Item",
+        "duration_ms": float(duration.group(1)),
+        "error_codes": ["NOT_FOUND"],
+    }
+    expected = _formatted_by_logging(TextFormatter(), message, fields)
+    assert line[23:] == expected[23:] + "\n"  # all but the time
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", line[:23])
+    assert line[23:] == (
+        f" INFO sessiongraph.access {message} [request={request_id} operation=Item "
+        f"duration_ms={duration.group(1)} errors=NOT_FOUND]\n"
+    )
+
+
+def test_json_line_has_the_fields_of_every_other_line() -> None:
+    lines: list[str] = []
+    with TestClient(_tiny_app("json", lines)) as client:
+        response = client.get("/items/7?password=hunter2")
+    (line,) = (json.loads(text) for text in lines)
+    assert "hunter2" not in lines[0]
+    fields = {
+        "request_id": response.headers["x-request-id"],
+        "operation_type": "query",
+        "operation": "Item",
+        "duration_ms": line["duration_ms"],
+        "error_codes": ["NOT_FOUND"],
+        "client": "testclient:50000",
+        "method": "GET",
+        "path": "/items/7",
+        "status": 404,
+    }
+    message = 'testclient:50000 - "GET /items/7 HTTP/1.1" 404'
+    expected = json.loads(_formatted_by_logging(JsonFormatter(), message, fields))
+    assert {**line, "time": None} == {**expected, "time": None}
+    assert line["logger"] == "sessiongraph.access" and line["duration_ms"] >= 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
+
+
+def test_a_request_that_raises_before_answering_is_logged_with_the_500_it_gets() -> None:
+    lines: list[str] = []
+    with TestClient(_tiny_app("json", lines), raise_server_exceptions=False) as client:
+        assert client.get("/broken").status_code == 500
+    assert [(json.loads(line)["path"], json.loads(line)["status"]) for line in lines] == [
+        ("/broken", 500)
+    ]
+
+
+def test_without_an_access_log_the_scope_still_answers_its_request_id() -> None:
+    app = Starlette(
+        routes=[Route("/", lambda request: PlainTextResponse("ok"))],
+        middleware=[Middleware(RequestScopeMiddleware)],
+    )
+    with TestClient(app) as client:
+        response = client.get("/")
+    assert response.status_code == 200 and len(response.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("created", [0.0, 1764430000.0, 1764430000.9996, 1764430001.25])
+def test_text_time_is_loggings_default_time(created: float) -> None:
+    record = logging.makeLogRecord({"created": created, "msecs": int(created % 1 * 1000)})
+    assert text_time(created) == logging.Formatter().formatTime(record)
+    assert text_time(created + 0.5) == logging.Formatter().formatTime(
+        logging.makeLogRecord({"created": created + 0.5, "msecs": int((created + 0.5) % 1 * 1000)})
+    )

@@ -1,4 +1,4 @@
-"""Logs: one JSON object per line for every logger (uvicorn's access log too), each request's
+"""Logs: one JSON object per line for every logger (the access line too), each request's
 lines with its request id, operation, duration and error codes; audit events for admin
 actions; and no secret in any line, with logging at DEBUG through the whole API flow."""
 
@@ -130,7 +130,7 @@ def test_json_lines_with_request_fields_audit_events_and_no_secret(dynamodb_loca
         for line in lines
     )
     assert any(line["level"] == "DEBUG" for line in lines)
-    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    access = [line for line in lines if line["logger"] == "sessiongraph.access"]
     graphql = [line for line in access if line.get("path") == "/graphql"]
     assert len(graphql) == 16
     assert all(line["request_id"] and line["duration_ms"] >= 0 for line in graphql)

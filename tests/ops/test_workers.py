@@ -135,7 +135,7 @@ def _graphql_pids(server: ServerProcess) -> set[int]:
     return {
         line["pid"]
         for line in map(_json, list(server.output))
-        if line and line.get("logger") == "uvicorn.access" and line.get("path") == "/graphql"
+        if line and line.get("logger") == "sessiongraph.access" and line.get("path") == "/graphql"
     }
 
 
