@@ -9,7 +9,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -19,6 +18,7 @@ from schema.build import SessionGraphSchema, build_schema
 from server import metrics, tracing
 from server.access_log import AccessLog
 from server.cookies import SessionCookieGuard, SessionCookiePolicy
+from server.cors import OriginOnlyCors
 from server.event_hub import EventHub
 from server.example import example_routes
 from server.graphiql import ASSET_ROUTE_PREFIX, graphiql_assets_app
@@ -165,7 +165,7 @@ def create_app(settings: Settings, services: Services) -> Starlette:
             *probe,
             Middleware(RequestScopeMiddleware, access_log=access_log),
             Middleware(
-                CORSMiddleware,
+                OriginOnlyCors,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_ALLOWED_HEADERS,
