@@ -309,8 +309,9 @@ def rest_serve(
     log_dir: Path,
     env: Mapping[str, str] | None = None,
 ) -> Served:
-    """bench/rest_app.py under uvicorn's command line, with the options `sessiongraph serve`
-    gives uvicorn (log level info with its access log, no proxy headers)."""
+    """bench/rest_app.py under uvicorn's command line: log level info, uvicorn's access line
+    on (the reference is a plain endpoint under uvicorn's defaults; `serve` writes its own
+    access line instead, bench/README.md fifth pass), no proxy headers as for `serve`."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.rest_app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "info"]

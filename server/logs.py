@@ -72,19 +72,34 @@ _EXTRA_SKIP = frozenset(
 )
 
 
+def json_head(
+    created: float, level: str, logger: str, pid: int | None, message: str
+) -> dict[str, Any]:
+    """The fields every JSON line starts with."""
+    return {
+        "time": json_time(created),
+        "level": level,
+        "logger": logger,
+        "pid": pid,
+        "message": message,
+    }
+
+
+def add_fields(line: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Adds the `fields` that hold something (not None, not an empty list) to a JSON line."""
+    for name, value in fields.items():
+        if value is not None and value != []:
+            line[name] = value
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": json_time(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "pid": record.process,
-            "message": record.getMessage(),
-        }
-        for name in (*_FIELDS, *_ACCESS_FIELDS):
-            value = getattr(record, name, None)
-            if value is not None and value != []:
-                line[name] = value
+        line = json_head(
+            record.created, record.levelname, record.name, record.process, record.getMessage()
+        )
+        add_fields(
+            line, {name: getattr(record, name, None) for name in (*_FIELDS, *_ACCESS_FIELDS)}
+        )
         for name, value in record.__dict__.items():  # `extra=` fields, e.g. audit events
             if name not in _EXTRA_SKIP and not name.startswith("_"):
                 line[name] = value
@@ -101,16 +116,19 @@ def json_time(created: float) -> str:
 _last_second: tuple[int, str] = (-1, "")
 
 
-def text_time(created: float) -> str:
-    """A text line's time, in `logging`'s default layout (local time, `,` milliseconds).
-    The seconds are formatted once per second: most lines share them with the line before."""
+def text_time(created: float, msecs: float | None = None) -> str:
+    """A text line's time, in `logging`'s default layout (local time, `,` milliseconds;
+    `msecs` as a log record has them, else from `created`). The seconds are formatted once per
+    second: most lines share them with the line before."""
     global _last_second
     second = int(created)
     last, formatted = _last_second
     if second != last:
         formatted = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
         _last_second = (second, formatted)
-    return f"{formatted},{int((created - second) * 1000):03d}"
+    if msecs is None:
+        msecs = (created - second) * 1000
+    return f"{formatted},{int(msecs):03d}"
 
 
 def text_suffix(fields: dict[str, Any]) -> str:
@@ -136,7 +154,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return text_time(record.created)
+        return text_time(record.created, record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         return super().format(record) + text_suffix(record.__dict__)

@@ -58,8 +58,9 @@ def ensure_scope() -> RequestScope:
 
 class RequestScopeMiddleware:
     """Starts a scope per HTTP request and answers its id in `X-Request-Id`; writes the
-    request's access line (if given an `access_log`) when the response starts, or, for a
-    request that raised before it did, with the 500 Starlette's error middleware answers."""
+    request's access line (if given an `access_log`) when the response starts, or with a 500
+    for a request that ended without one (it raised or was cancelled, or the app returned
+    without answering), which Starlette or uvicorn answer then."""
 
     def __init__(self, app: ASGIApp, access_log: AccessLog | None = None) -> None:
         self.app = app
@@ -87,11 +88,9 @@ class RequestScopeMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            if not started and access_log is not None:
-                access_log.write(scope, request, 500)
-            raise
         finally:
+            if not started and access_log is not None:
+                access_log.write(scope, request, 500)  # what the server answers, if it still can
             _current.reset(token)
 
 

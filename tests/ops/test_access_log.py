@@ -4,9 +4,12 @@ metrics or a load balancer count requests already (bench/README.md measures its 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
+import time
 from typing import Any
 
 import pytest
@@ -165,10 +168,111 @@ def test_without_an_access_log_the_scope_still_answers_its_request_id() -> None:
     assert response.status_code == 200 and len(response.headers["x-request-id"]) == 32
 
 
-@pytest.mark.parametrize("created", [0.0, 1764430000.0, 1764430000.9996, 1764430001.25])
-def test_text_time_is_loggings_default_time(created: float) -> None:
-    record = logging.makeLogRecord({"created": created, "msecs": int(created % 1 * 1000)})
-    assert text_time(created) == logging.Formatter().formatTime(record)
-    assert text_time(created + 0.5) == logging.Formatter().formatTime(
-        logging.makeLogRecord({"created": created + 0.5, "msecs": int((created + 0.5) % 1 * 1000)})
-    )
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])
+def test_text_time_is_loggings_default_time_in_any_zone(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        # 2026-03-29 01:00 UTC: Berlin moves from 02:00 to 03:00; New York did on 03-08.
+        for created in (1774745999.25, 1774746000.0, 1774746000.9996, 1774746001.5, 0.0):
+            record = logging.LogRecord(LOGGER_NAME, logging.INFO, "", 0, "m", None, None)
+            record.created, record.msecs = created, int((created - int(created)) * 1000)
+            expected = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
+            assert text_time(created) == f"{expected},{int(record.msecs):03d}"
+            assert text_time(created, record.msecs) == logging.Formatter().formatTime(record)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_berlin_changes_its_clock_between_two_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert text_time(1774745999.0).startswith("2026-03-29 01:59:59")
+        assert text_time(1774746000.0).startswith("2026-03-29 03:00:00")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def _run(app: Any, path: str = "/x") -> list[dict[str, Any]]:
+    """Calls `app` as an HTTP request to `path`; the messages it sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "http_version": "1.1",
+        "headers": [],
+        "client": ("10.0.0.1", 1234),
+    }
+    with contextlib.suppress(RuntimeError, asyncio.CancelledError):
+        asyncio.run(app(scope, receive, send))
+    return sent
+
+
+START = {"type": "http.response.start", "status": 200, "headers": []}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_statuses"),
+    [("answers", [200]), ("raises_after_answering", [200]), ("returns_without_answering", [500])],
+)
+def test_one_line_per_request_whatever_the_app_does(
+    name: str, expected_statuses: list[int]
+) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if name != "returns_without_answering":
+            await send(START)
+        if name == "raises_after_answering":
+            raise RuntimeError("a bug after the response started")
+
+    lines: list[str] = []
+    _run(RequestScopeMiddleware(app, access_log=AccessLog("json", lines.append)))
+    assert [json.loads(line)["status"] for line in lines] == expected_statuses
+
+
+def test_a_cancelled_request_is_logged_with_500() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise asyncio.CancelledError  # graceful shutdown ran out of time
+
+    lines: list[str] = []
+    assert _run(RequestScopeMiddleware(app, access_log=AccessLog("text", lines.append))) == []
+    assert len(lines) == 1 and ' - "GET /x HTTP/1.1" 500 [request=' in lines[0]
+
+
+def test_a_percent_encoded_path_stays_encoded_and_cannot_forge_a_line() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(START)
+
+    forged = '/a\n2026-01-01 00:00:00,000 INFO sessiongraph.access 1.2.3.4:1 - "GET /b'
+    for log_format in ("text", "json"):
+        lines: list[str] = []
+        _run(RequestScopeMiddleware(app, access_log=AccessLog(log_format, lines.append)), forged)
+        (line,) = lines
+        assert line.count("\n") == 1 and line.endswith("\n")
+        assert "/a%0A2026-01-01%2000%3A00%3A00%2C000%20INFO" in line
+        if log_format == "json":
+            assert json.loads(line)["path"].startswith("/a%0A2026")
+
+
+def test_a_line_that_cannot_be_written_does_not_fail_the_request() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(START)
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def broken_pipe(line: str) -> None:
+        raise BrokenPipeError
+
+    sent = _run(RequestScopeMiddleware(app, access_log=AccessLog("text", broken_pipe)))
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
