@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import orjson
 from starlette.types import Scope
+from uvicorn.protocols.utils import get_client_addr
 
 from server.logs import (
     LogFormat,
@@ -40,9 +41,8 @@ LOGGER_NAME = "sessiongraph.access"
 
 
 def client_address(scope: Scope) -> str:
-    """`host:port` of the client, as uvicorn writes it ("" when the server does not know)."""
-    client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else ""
+    """`host:port` of the client, or "": uvicorn's own for its access line."""
+    return get_client_addr(scope)  # type: ignore[arg-type]  # a Starlette scope is uvicorn's dict
 
 
 class AccessLog:
