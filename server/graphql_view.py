@@ -4,7 +4,6 @@ the response media type (`server.media`) and persisted queries (`server.persiste
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -31,6 +30,7 @@ from resolvers.context import RequestContext
 from schema.documents import PREPARED_DOCUMENT
 from schema.errors import ErrorPolicy
 from server import media, metrics
+from server.deadlines import DeadlineWatch
 from server.graphiql import graphiql_page
 from server.json_post import JsonOperation, read_json_operation
 from server.persisted import PersistedQueries, PersistedQueryError, document_id
@@ -47,6 +47,23 @@ RETRY_AFTER_SECONDS = 1
 RETRY_LATER_CODES = frozenset({"RATE_LIMITED", "STORE_UNAVAILABLE"})
 """Errors that say "not now": their response carries `Retry-After`."""
 POST_OPERATION_TYPES = frozenset(OperationType.from_http("POST"))
+RETRY_AFTER_HEADER = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+JSON_CONTENT_TYPE_HEADER = (b"content-type", media.APPLICATION_JSON.encode())
+GRAPHQL_RESPONSE_CONTENT_TYPE_HEADER = (
+    b"content-type",
+    media.GRAPHQL_RESPONSE_CONTENT_TYPE.encode(),
+)
+
+
+class PreparedResponse(Response):
+    """A response whose body and raw headers are already made (Starlette's constructor would
+    render and parse them again)."""
+
+    def __init__(self, body: bytes, status_code: int, raw_headers: list[tuple[bytes, bytes]]):
+        self.body = body
+        self.status_code = status_code
+        self.raw_headers = raw_headers
+        self.background = None
 
 
 def json_error(
@@ -95,6 +112,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self.services = services
         self.admin_token = admin_token
         self.execution_timeout = execution_timeout
+        self.deadline = DeadlineWatch(execution_timeout)
         self.error_policy = ErrorPolicy(suggestions=suggestions)
         self.persisted = persisted
         self.session_cookie = session_cookie
@@ -106,11 +124,12 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         )
 
     async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
+        self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> RequestContext:
+        """`response` is None on the JSON POST path without cookie mode: nothing there writes
+        to a sub-response."""
         scope = ensure_scope()
         request_id = scope.request_id
-        request.state.request_id = request_id
         websocket = isinstance(request, WebSocket)
         # Over WebSocket the token comes in connection_init (server.subscriptions), or from the
         # session cookie (cookie mode) when connection_init carries none.
@@ -147,24 +166,33 @@ class SessionGraphView(GraphQL[RequestContext, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        sub_response: Response | None = getattr(request.state, "sub_response", None)
+        graphql_response = (
+            sub_response is not None and sub_response.media_type == media.GRAPHQL_RESPONSE_JSON
+        )
+        body, status = self._result_body(result, graphql_response=graphql_response)
+        if status is not None and sub_response is not None:
+            sub_response.status_code = status
+        return body
+
+    def _result_body(
+        self, result: ExecutionResult, *, graphql_response: bool
+    ) -> tuple[GraphQLHTTPResponse, int | None]:
+        """A result's response body, after the error policy, and the status its media type
+        gives it (None: the default); the error codes go to the request's scope."""
         if result.errors:
-            request_id = getattr(request.state, "request_id", "-")
-            result.errors = self.error_policy.apply(result.errors, request_id)
-            ensure_scope().error_codes = [
+            scope = ensure_scope()
+            result.errors = self.error_policy.apply(result.errors, scope.request_id)
+            scope.error_codes = [
                 str((error.extensions or {}).get("code")) for error in result.errors
             ]
-        body = await super().process_result(request, result)
-        sub_response: Response | None = getattr(request.state, "sub_response", None)
-        if (
-            sub_response is not None
-            and sub_response.media_type == media.GRAPHQL_RESPONSE_JSON
-            and media.is_request_error(result)
-        ):
+        body = process_result(result)
+        if graphql_response and media.is_request_error(result):
             body.pop("data", None)
-            sub_response.status_code = media.request_error_status(
+            return body, media.request_error_status(
                 (e.extensions or {}).get("code") for e in result.errors or ()
             )
-        return body
+        return body, None
 
     def create_response(
         self,
@@ -248,7 +276,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         if isinstance(request, WebSocket):  # a subscription lasts as long as it needs
             return await super().run(request)
         try:
-            async with asyncio.timeout(self.execution_timeout):
+            async with self.deadline():
                 operation = await read_json_operation(request) if self.reads_json_directly else None
                 if operation is not None:
                     return await self._execute_json(request, operation, context, root_value)
@@ -280,9 +308,14 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         self, request: Request, operation: JsonOperation, context: Any, root_value: Any
     ) -> Response:
         """What Strawberry's `run` does for one JSON operation: the same hooks of this view
-        (sub-response, context, persisted queries, result, response), the same execution
-        and the same errors, without its generic request handling."""
-        sub_response = await self.get_sub_response(request)
+        (context, persisted queries, result; the sub-response in cookie mode, where the
+        cookie jar writes to it), the same execution and the same errors, answered with
+        headers made here (`_json_response`) rather than through Starlette's `Response`."""
+        accept = request.headers.get("accept")
+        graphql_response = accept is not None and media.wants_graphql_response(accept)
+        sub_response = None
+        if self.session_cookie is not None:
+            sub_response = await self.get_sub_response(request)
         if context is None:
             context = await self.get_context(request, response=sub_response)
         query, extensions = self._persisted_operation(
@@ -304,7 +337,28 @@ class SessionGraphView(GraphQL[RequestContext, None]):
             raise HTTPException(400, exc.as_http_error_reason("POST")) from exc
         except MissingQueryError as exc:
             raise HTTPException(400, "No GraphQL query found in the request") from exc
-        return self.create_response(await self.process_result(request, result), sub_response)
+        return self._json_response(result, graphql_response, sub_response)
+
+    def _json_response(
+        self, result: ExecutionResult, graphql_response: bool, sub_response: Response | None
+    ) -> Response:
+        """What `process_result` and `create_response` give Strawberry's path, for a result
+        of the JSON POST path: the same body, status and headers, in the same order."""
+        body, status = self._result_body(result, graphql_response=graphql_response)
+        try:
+            content = orjson.dumps(body)
+        except orjson.JSONEncodeError:
+            content = json.dumps(body).encode()
+        headers = [
+            (b"content-length", str(len(content)).encode()),
+            GRAPHQL_RESPONSE_CONTENT_TYPE_HEADER if graphql_response else JSON_CONTENT_TYPE_HEADER,
+        ]
+        if sub_response is not None:
+            headers += sub_response.raw_headers
+            status = status or sub_response.status_code
+        if result.errors and _error_codes(body) & RETRY_LATER_CODES:
+            headers.append(RETRY_AFTER_HEADER)
+        return PreparedResponse(content, status or 200, headers)
 
 
 def _error_codes(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> set[str]:

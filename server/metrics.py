@@ -96,11 +96,14 @@ WEBSOCKET_CONNECTIONS = Gauge(
 _names_lock = threading.Lock()
 _names_seen: set[str] = set()
 _queues: dict[str, BlockingCallRunner] = {}
+_depths: dict[str, int] = {}
 
 
 def operation_name_label(name: str | None) -> str:
     if not name:
         return ""
+    if name in _names_seen:  # only grows, and only with names that passed the checks below
+        return name
     if not _NAME.fullmatch(name):
         return "other"
     with _names_lock:
@@ -135,12 +138,16 @@ def track_queue(pool: str, runner: BlockingCallRunner) -> None:
     """Report `runner.pending` as `sessiongraph_queue_depth{pool=...}` (the latest runner
     given for a pool: one app per process)."""
     _queues[pool] = runner
+    _depths.pop(pool, None)
     refresh_queue_depth()
 
 
 def refresh_queue_depth() -> None:
     for pool, runner in list(_queues.items()):
-        _series(QUEUE_DEPTH, pool).set(getattr(runner, "pending", 0))
+        depth = getattr(runner, "pending", 0)
+        if _depths.get(pool) != depth:  # a gauge's `set` takes a lock (and, with several
+            _depths[pool] = depth  # workers, writes to the shared file): skip a value it has
+            _series(QUEUE_DEPTH, pool).set(depth)
 
 
 # DynamoDB calls, from botocore's events on the client: one seam, no change to dynamo/.
