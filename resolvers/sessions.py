@@ -22,7 +22,9 @@ def _visible(ctx: RequestContext, record: AnySession | None) -> AnySession | Non
     return record if record is not None and can_read_session(ctx.caller, record) else None
 
 
-async def viewer(ctx: RequestContext) -> AnySession | None:
+def viewer(ctx: RequestContext) -> AnySession | None:
+    """Synchronous: the caller is known before execution starts, and a field that does not
+    wait lets graphql-core complete it without its awaitable path (bench/README.md)."""
     caller = ctx.require_caller()
     return caller.session if isinstance(caller, SessionCaller) else None
 

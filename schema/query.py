@@ -49,8 +49,8 @@ class Query:
             "works (logged out, expired, revoked) is an UNAUTHENTICATED error."
         )
     )
-    async def viewer(self, info: Info) -> Session | None:
-        return Session.maybe(await sessions.viewer(info.context))
+    def viewer(self, info: Info) -> Session | None:
+        return Session.maybe(sessions.viewer(info.context))
 
     @strawberry.field(description=f"A parent or a child session by id; {NOT_READABLE}.")
     async def session(

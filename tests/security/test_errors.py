@@ -111,7 +111,7 @@ def _assert_masked(result, caplog, data) -> str:
 def test_an_unexpected_resolver_exception_is_masked_and_logged(api, alice, monkeypatch, caplog):
     token, _ = alice
 
-    async def broken(ctx):
+    def broken(ctx):
         raise RuntimeError(SECRET)
 
     monkeypatch.setattr(sessions, "viewer", broken)
@@ -121,7 +121,7 @@ def test_an_unexpected_resolver_exception_is_masked_and_logged(api, alice, monke
 
 
 def test_each_request_gets_its_own_request_id(api, monkeypatch, caplog):
-    async def broken(ctx):
+    def broken(ctx):
         raise RuntimeError(SECRET)
 
     monkeypatch.setattr(sessions, "viewer", broken)

@@ -13,9 +13,9 @@ import pytest
 
 from dynamo.customers import get_customer
 from tests.security.helpers import (
+    ADMIN_TOKEN,
     LOGIN,
     PASSWORD,
-    VIEWER,
     assert_refused,
     moto_only,
     only_error,
@@ -302,12 +302,12 @@ def test_a_request_over_the_execution_timeout_is_cut_off(store, monkeypatch):
 
     from resolvers import sessions
 
-    async def never_answers(ctx):
+    async def never_answers(ctx, session_id):
         await asyncio.Event().wait()  # a store that does not answer
 
-    monkeypatch.setattr(sessions, "viewer", never_answers)
+    monkeypatch.setattr(sessions, "session_by_id", never_answers)
     with serve(store, execution_timeout_seconds=0.2) as api:
-        result = api(VIEWER)
+        result = api('{ session(sessionId: "s1") { sessionId } }', token=ADMIN_TOKEN)
     assert result.status == 503
     assert result.body == {
         "data": None,
