@@ -86,11 +86,23 @@ class DeadlineWatch:
             raise RuntimeError("a deadline needs a running task")
         deadlines = self._loops.get(loop)
         if deadlines is None:
+            self._forget_closed_loops()
             deadlines = self._loops[loop] = _LoopDeadlines(self, loop)
         now = self._clock() if self._clock is not None else loop.time()
         deadline = Deadline(deadlines.pending, task, now + self.seconds)
         deadlines.pending[deadline] = None
         return deadline
+
+    def _forget_closed_loops(self) -> None:
+        """A loop closed with requests still registered (a test client's loop torn down)
+        never sweeps again: drop it rather than keep it for the watch's lifetime."""
+        for loop in [loop for loop in list(self._loops) if loop.is_closed()]:
+            self._loops.pop(loop, None)
+
+    @property
+    def loops(self) -> int:
+        """Event loops with a sweep scheduled."""
+        return len(self._loops)
 
     @property
     def pending(self) -> int:
@@ -115,12 +127,19 @@ class _LoopDeadlines:
     def sweep(self) -> None:
         self.handle.cancel()
         watch = self.watch
-        now = watch._clock() if watch._clock is not None else self.loop.time()
-        for deadline in list(self.pending):
-            if not deadline.expired and deadline.due <= now:
-                deadline.expired = True
-                deadline.task.cancel()
-        if self.pending:
-            self.handle = self.loop.call_later(watch.resolution, self.sweep)
-        else:
-            watch._loops.pop(self.loop, None)
+        try:
+            now = watch._clock() if watch._clock is not None else self.loop.time()
+            # Every deadline is `seconds` after its registration on one monotonic clock, so
+            # the dict's order is the order they fall due in. `cancel` only schedules the
+            # task's wake-up: nothing leaves the dict while this loop runs.
+            for deadline in self.pending:
+                if deadline.due > now:
+                    break
+                if not deadline.expired:
+                    deadline.expired = True
+                    deadline.task.cancel()
+        finally:  # a sweep that failed must not stop the ones after it
+            if self.pending:
+                self.handle = self.loop.call_later(watch.resolution, self.sweep)
+            else:
+                watch._loops.pop(self.loop, None)

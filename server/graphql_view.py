@@ -244,11 +244,9 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         what JSON allows but UTF-8 cannot carry (a lone surrogate): that goes the old way.
         (Requests stay decoded by `json`, which reads such strings for the input checks to
         refuse with a message.) Always text: Strawberry sends bytes over WebSocket as a
-        binary frame, which graphql-ws in a browser refuses."""
-        try:
-            return orjson.dumps(data).decode()
-        except orjson.JSONEncodeError:
-            return json.dumps(data)
+        binary frame, which graphql-ws in a browser refuses. The JSON POST path calls
+        `json_bytes` itself: it needs bytes, not text."""
+        return json_bytes(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_page(request.url.path))
@@ -345,10 +343,7 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         """What `process_result` and `create_response` give Strawberry's path, for a result
         of the JSON POST path: the same body, status and headers, in the same order."""
         body, status = self._result_body(result, graphql_response=graphql_response)
-        try:
-            content = orjson.dumps(body)
-        except orjson.JSONEncodeError:
-            content = json.dumps(body).encode()
+        content = json_bytes(body)
         headers = [
             (b"content-length", str(len(content)).encode()),
             GRAPHQL_RESPONSE_CONTENT_TYPE_HEADER if graphql_response else JSON_CONTENT_TYPE_HEADER,
@@ -359,6 +354,14 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         if result.errors and _error_codes(body) & RETRY_LATER_CODES:
             headers.append(RETRY_AFTER_HEADER)
         return PreparedResponse(content, status or 200, headers)
+
+
+def json_bytes(data: object) -> bytes:
+    """A response body: orjson, or `json` for what orjson refuses (a lone surrogate)."""
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return json.dumps(data).encode()
 
 
 def _error_codes(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> set[str]:

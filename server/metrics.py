@@ -145,8 +145,11 @@ def track_queue(pool: str, runner: BlockingCallRunner) -> None:
 def refresh_queue_depth() -> None:
     for pool, runner in list(_queues.items()):
         depth = getattr(runner, "pending", 0)
-        if _depths.get(pool) != depth:  # a gauge's `set` takes a lock (and, with several
-            _depths[pool] = depth  # workers, writes to the shared file): skip a value it has
+        # A gauge's `set` takes a lock (and, with several workers, writes to the shared
+        # file): skip a value it already has. One event loop per process calls this; test
+        # clients on several loops could leave the gauge a step behind until the next change.
+        if _depths.get(pool) != depth:
+            _depths[pool] = depth
             _series(QUEUE_DEPTH, pool).set(depth)
 
 

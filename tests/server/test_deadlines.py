@@ -4,6 +4,7 @@ outcome. The clock is injected and the sweep run by hand: no test waits for time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -39,6 +40,15 @@ async def request_in_flight(watch: DeadlineWatch) -> asyncio.Task[str]:
     return task
 
 
+async def cut_off_by_the_loops_own_sweep(task: asyncio.Task[str]) -> None:
+    """The deadline is past: the sweep on the loop's timer (10 ms) cuts the task off. Bounded,
+    so that a sweep that never comes fails the test instead of hanging it."""
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done, "no sweep came"
+    with pytest.raises(TimeoutError):
+        task.result()
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())  # type: ignore[arg-type]
 
@@ -63,18 +73,72 @@ def test_a_request_past_its_deadline_raises_timeout_error():
     run(scenario)
 
 
-def test_a_request_that_ends_in_time_is_left_alone():
+def test_a_request_that_leaves_before_a_sweep_is_left_alone():
+    """Past its deadline but gone before the sweep came: no cancellation reaches the task,
+    then or later."""
     clock = Clock()
     watch = never_sweeping(10, clock)
 
     async def scenario() -> None:
         async with watch():
-            answer = "answered"
-        clock.now += 60
+            clock.now += 60
         watch.sweep_now()
-        await asyncio.sleep(0)
-        assert answer == "answered"
+        assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+        await asyncio.sleep(0)  # would raise CancelledError had the sweep cancelled us
         assert watch.pending == 0
+        assert watch.loops == 0  # nothing pending: the loop's sweep stopped
+
+    run(scenario)
+
+
+def test_a_request_that_swallows_the_cancellation_ends_normally():
+    """As under asyncio.timeout: the block ends without TimeoutError (nothing was cut off)
+    and the sweep's cancellation is taken back."""
+    clock = Clock()
+    watch = never_sweeping(10, clock)
+
+    async def scenario() -> None:
+        entered = asyncio.Event()
+
+        async def stubborn() -> str:
+            async with watch():
+                entered.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.Event().wait()
+            return "finished anyway"
+
+        task = asyncio.create_task(stubborn())
+        await entered.wait()
+        clock.now += 10
+        watch.sweep_now()
+        assert await task == "finished anyway"
+        assert task.cancelling() == 0
+
+    run(scenario)
+
+
+def test_another_error_while_expired_passes_through():
+    clock = Clock()
+    watch = never_sweeping(10, clock)
+
+    async def scenario() -> None:
+        entered = asyncio.Event()
+
+        async def failing() -> None:
+            async with watch():
+                entered.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    raise ValueError("cleaning up failed") from None
+
+        task = asyncio.create_task(failing())
+        await entered.wait()
+        clock.now += 10
+        watch.sweep_now()
+        with pytest.raises(ValueError, match="cleaning up failed"):
+            await task
+        assert task.cancelling() == 0
 
     run(scenario)
 
@@ -131,8 +195,7 @@ def test_the_sweep_comes_round_by_itself_while_requests_are_in_flight():
     async def scenario() -> None:
         task = await request_in_flight(watch)
         clock.now += 10
-        with pytest.raises(TimeoutError):
-            await task
+        await cut_off_by_the_loops_own_sweep(task)
 
     run(scenario)
 
@@ -170,3 +233,54 @@ def test_several_loops_each_sweep_their_own_requests():
 
     run(scenario)
     assert outcomes == ["other loop timed out"]
+
+
+def test_a_loop_closed_with_requests_registered_is_forgotten():
+    """A test client's loop can end with a request still inside its deadline; the next loop
+    to register drops it instead of keeping it for the watch's lifetime."""
+    clock = Clock()
+    watch = never_sweeping(10, clock)
+
+    async def abandoned() -> None:
+        await request_in_flight(watch)  # never finishes; asyncio.run cancels it at the end
+
+    async def left_inside() -> None:
+        deadline = watch()
+        await deadline.__aenter__()  # entered, never left: as if the loop died mid-request
+
+    asyncio.run(abandoned())
+    asyncio.run(left_inside())
+    assert watch.loops == 1  # the first loop's entry was dropped when the second registered
+    assert watch.pending == 1
+
+    async def another() -> None:
+        async with watch():
+            pass
+
+    asyncio.run(another())
+    assert watch.loops == 1
+    assert watch.pending == 0  # the deadline left inside the closed loop went with it
+
+
+def test_a_sweep_that_fails_still_comes_round_again():
+    clock = Clock()
+    watch = DeadlineWatch(10, resolution=0.01, clock=clock)
+
+    async def scenario() -> None:
+        task = await request_in_flight(watch)
+        broken = True
+
+        def flaky_clock() -> float:
+            nonlocal broken
+            if broken:
+                broken = False
+                raise RuntimeError("clock failed once")
+            return clock.now
+
+        watch._clock = flaky_clock
+        with pytest.raises(RuntimeError):
+            watch.sweep_now()
+        clock.now += 10
+        await cut_off_by_the_loops_own_sweep(task)
+
+    run(scenario)
