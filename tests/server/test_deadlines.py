@@ -4,7 +4,6 @@ outcome. The clock is injected and the sweep run by hand: no test waits for time
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -20,19 +19,33 @@ class Clock:
         return self.now
 
 
+def later(clock: Clock, watch: DeadlineWatch, seconds: float) -> None:
+    """`seconds` pass, then the running loop's sweep comes round."""
+    clock.now += seconds
+    watch.sweep_now()
+
+
 def never_sweeping(seconds: float, clock: Clock) -> DeadlineWatch:
     """A watch whose own sweep does not come round during a test (an hour apart)."""
     return DeadlineWatch(seconds, resolution=3600, clock=clock)
 
 
-async def request_in_flight(watch: DeadlineWatch) -> asyncio.Task[str]:
-    """A request that waits forever inside its deadline, once it has entered it."""
+async def request_in_flight(
+    watch: DeadlineWatch, *, when_cut_off: Callable[[], str] | None = None
+) -> asyncio.Task[str]:
+    """A request that waits forever inside its deadline, once it has entered it. Cut off, it
+    ends with `when_cut_off()` (a request that catches its cancellation) if given."""
     entered = asyncio.Event()
 
     async def request() -> str:
         async with watch():
             entered.set()
-            await asyncio.Event().wait()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                if when_cut_off is None:
+                    raise
+                return when_cut_off()
         return "answered"
 
     task = asyncio.create_task(request())
@@ -59,12 +72,10 @@ def test_a_request_past_its_deadline_raises_timeout_error():
 
     async def scenario() -> None:
         task = await request_in_flight(watch)
-        clock.now += 9.99
-        watch.sweep_now()
+        later(clock, watch, 9.99)
         await asyncio.sleep(0)
         assert not task.done()  # not yet due
-        clock.now += 0.01
-        watch.sweep_now()
+        later(clock, watch, 0.01)
         with pytest.raises(TimeoutError):
             await task
         assert task.cancelling() == 0  # the sweep's cancellation was taken back
@@ -98,19 +109,8 @@ def test_a_request_that_swallows_the_cancellation_ends_normally():
     watch = never_sweeping(10, clock)
 
     async def scenario() -> None:
-        entered = asyncio.Event()
-
-        async def stubborn() -> str:
-            async with watch():
-                entered.set()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.Event().wait()
-            return "finished anyway"
-
-        task = asyncio.create_task(stubborn())
-        await entered.wait()
-        clock.now += 10
-        watch.sweep_now()
+        task = await request_in_flight(watch, when_cut_off=lambda: "finished anyway")
+        later(clock, watch, 10)
         assert await task == "finished anyway"
         assert task.cancelling() == 0
 
@@ -121,21 +121,12 @@ def test_another_error_while_expired_passes_through():
     clock = Clock()
     watch = never_sweeping(10, clock)
 
+    def cleaning_up_fails() -> str:
+        raise ValueError("cleaning up failed")
+
     async def scenario() -> None:
-        entered = asyncio.Event()
-
-        async def failing() -> None:
-            async with watch():
-                entered.set()
-                try:
-                    await asyncio.Event().wait()
-                except asyncio.CancelledError:
-                    raise ValueError("cleaning up failed") from None
-
-        task = asyncio.create_task(failing())
-        await entered.wait()
-        clock.now += 10
-        watch.sweep_now()
+        task = await request_in_flight(watch, when_cut_off=cleaning_up_fails)
+        later(clock, watch, 10)
         with pytest.raises(ValueError, match="cleaning up failed"):
             await task
         assert task.cancelling() == 0
@@ -153,8 +144,7 @@ def test_a_cancellation_from_outside_stays_a_cancellation():
         with pytest.raises(asyncio.CancelledError):
             await before
         both = await request_in_flight(watch)
-        clock.now += 10
-        watch.sweep_now()
+        later(clock, watch, 10)
         both.cancel()  # due and cancelled from outside as well: as asyncio.timeout, cancelled
         with pytest.raises(asyncio.CancelledError):
             await both
@@ -171,15 +161,13 @@ def test_each_request_has_its_own_deadline():
         early = await request_in_flight(watch)
         clock.now += 5
         late = await request_in_flight(watch)
-        clock.now += 5
-        watch.sweep_now()
+        later(clock, watch, 5)
         with pytest.raises(TimeoutError):
             await early
         await asyncio.sleep(0)
         assert not late.done()
         assert watch.pending == 1
-        clock.now += 5
-        watch.sweep_now()
+        later(clock, watch, 5)
         with pytest.raises(TimeoutError):
             await late
 
@@ -216,8 +204,7 @@ def test_several_loops_each_sweep_their_own_requests():
 
     async def other_loop() -> None:
         task = await request_in_flight(watch)
-        clock.now += 10
-        watch.sweep_now()
+        later(clock, watch, 10)
         with pytest.raises(TimeoutError):
             await task
         outcomes.append("other loop timed out")
