@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dynamo.batch import batch_get
+from dynamo.customer_item import get_customer as get_customer
 from dynamo.errors import ConflictError
 from dynamo.keys import customer_key
 from dynamo.lockout import Guard, LoginAttempt, settle_attempt
@@ -72,16 +73,6 @@ def create_customer_if_missing(store: Store, customer_id: str) -> bool:
     except ConflictError:
         return False
     return True
-
-
-def get_customer(store: Store, customer_id: str) -> Customer | None:
-    item = store.client.get_item(
-        TableName=store.table_name,
-        Key=to_attributes(customer_key(customer_id)),
-        ConsistentRead=True,
-    ).get("Item")
-    record = record_from_item(from_attributes(item)) if item else None
-    return record if isinstance(record, Customer) else None
 
 
 def get_customers(store: Store, customer_ids: Sequence[str]) -> list[Customer | None]:

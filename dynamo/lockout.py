@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from dynamo.customer_item import customer_from_attributes, get_customer
 from dynamo.keys import customer_key
 from dynamo.records import Customer, record_from_item
 from dynamo.store import Store, from_attributes, to_attributes
@@ -120,13 +121,8 @@ def item_as_it_was(store: Store, customer_id: str, error: Exception) -> Customer
     response = getattr(error, "response", {}) or {}
     item = response.get("Item")
     if item is None:
-        item = store.client.get_item(
-            TableName=store.table_name,
-            Key=to_attributes(customer_key(customer_id)),
-            ConsistentRead=True,
-        ).get("Item")
-    record = record_from_item(from_attributes(item)) if item else None
-    return record if isinstance(record, Customer) else None
+        return get_customer(store, customer_id)
+    return customer_from_attributes(item)
 
 
 def is_locked(customer: Customer, now: datetime) -> bool:
