@@ -6,7 +6,8 @@ the same fields in the layout of `server.logs`' formatters, under the logger nam
 formatter, a handler. This one is one formatted string and one write to stderr: 1.3-3.9 % less
 CPU per small request over HTTP (bench/README.md, fifth pass). It does not pass through
 `logging`, so logging's handlers and filters never see it. Being the app's, it is the same
-under `serve`, `serve --workers`, plain uvicorn (with `--no-access-log`) and gunicorn.
+under `serve`, `serve --workers`, plain uvicorn and gunicorn, whose own line the logging
+configuration turns off (`server.logs.logging_config`).
 
 The path is percent-quoted as uvicorn quotes it (a decoded `%0A` would start a forged line);
 the query string is left out (a GET carries its variables in the URL). A line that cannot be

@@ -48,23 +48,6 @@ class RequestFields(logging.Filter):
         return True
 
 
-class AccessLine(logging.Filter):
-    """uvicorn's access record `(client, method, path?query, http version, status)`: the
-    query string is dropped and the parts become fields."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5:
-            client, method, path, version, status = args
-            path = str(path).split("?", 1)[0]
-            record.args = (client, method, path, version, status)
-            record.client = client
-            record.method = method
-            record.path = path
-            record.status = status
-        return True
-
-
 _ACCESS_FIELDS = ("client", "method", "path", "status")
 _EXTRA_SKIP = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
@@ -169,10 +152,7 @@ def logging_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {
-            "request": {"()": "server.logs.RequestFields"},
-            "access": {"()": "server.logs.AccessLine"},
-        },
+        "filters": {"request": {"()": "server.logs.RequestFields"}},
         "formatters": {"line": {"()": formatter}},
         "handlers": {
             "stderr": {
@@ -186,7 +166,11 @@ def logging_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]
         "loggers": {
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.error": {"level": level},
-            "uvicorn.access": {"level": "INFO", "filters": ["access"], "propagate": True},
+            # The app writes the access line (server/access_log.py), so uvicorn's is off here.
+            # uvicorn's own `access_log=False` is not enough: a worker process (`serve
+            # --workers`, `uvicorn --factory`, gunicorn) applies this configuration again when
+            # it builds the app, after uvicorn applied that switch.
+            "uvicorn.access": {"handlers": [], "level": "INFO", "propagate": False},
             **{name: {"level": quiet} for name in QUIET_BELOW_INFO},
         },
     }

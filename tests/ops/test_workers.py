@@ -225,9 +225,20 @@ def test_two_workers_serve_one_token_and_metrics_count_every_request(dynamodb_lo
         served_by = _graphql_pids(server)
         assert served_by <= _worker_pids(server)
         assert len(served_by) == 2, "one worker served every request: the sum proves less"
+        assert _uvicorn_access_lines(server) == [], "each request is logged once, by the app"
     finally:
         assert server.stop() == 0
         dynamodb_local_server.client().delete_table(TableName=table)
+
+
+def _uvicorn_access_lines(server: ServerProcess) -> list[str]:
+    """uvicorn's own access lines (the app writes `sessiongraph.access` lines instead), in
+    JSON or in text."""
+    return [
+        line
+        for line in list(server.output)
+        if (_json(line) or {}).get("logger") == "uvicorn.access" or " uvicorn.access " in line
+    ]
 
 
 def _json(line: str) -> dict[str, Any] | None:
@@ -311,6 +322,9 @@ def test_the_factory_under_plain_uvicorn(dynamodb_local_server):
     finally:
         server.stop()
         dynamodb_local_server.client().delete_table(TableName=table)
+    # Started without `--no-access-log`: the app's logging turns uvicorn's line off all the same.
+    assert any(" sessiongraph.access " in line and "/graphql" in line for line in server.output)
+    assert _uvicorn_access_lines(server) == []
 
 
 def test_the_factory_names_a_missing_table(dynamodb_local_server):
