@@ -351,7 +351,8 @@ class SessionGraphView(GraphQL[RequestContext, None]):
         if sub_response is not None:
             headers += sub_response.raw_headers
             status = status or sub_response.status_code
-        if result.errors and _error_codes(body) & RETRY_LATER_CODES:
+        # `_result_body` has just put the errors' codes in the request's scope.
+        if result.errors and RETRY_LATER_CODES.intersection(ensure_scope().error_codes):
             headers.append(RETRY_AFTER_HEADER)
         return PreparedResponse(content, status or 200, headers)
 
